@@ -1,0 +1,43 @@
+# Two commands for a fresh machine:  make build  (set up, build every document)  and  make test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Pango renders the text; HarfBuzz's subsetter keeps embedded fonts byte-stable; poppler-utils (pdffonts,
+# pdfinfo, pdftoppm) lets the tests check PDFs independently.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 poppler-utils
+
+.PHONY: setup build check test clean system
+
+setup: system $(VENV)/.installed
+
+system:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "Missing system packages:$$missing"; \
+	    echo "Install them (sudo apt-get install$$missing) and run make again."; exit 1; \
+	  fi; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+build: setup
+	$(PY) build.py
+
+check: setup
+	$(PY) build.py check
+
+test: setup
+	$(PY) -m pytest
+
+clean:
+	rm -rf output $(VENV)

@@ -1,0 +1,229 @@
+"""Load stage: read every content file, validate its shape, and gather it into one immutable Library.
+
+Nothing is rendered here. Problems are collected, not raised, so that one bad file is reported together with
+all the others, and so that the plan can fail exactly the documents that use it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from . import yamlio
+from .models import BlockMeta, Catalogue, Clinic, Condition, Kind, Strings, validate
+from .problems import BuildError, Problem, relpath
+
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*\n", re.S)
+SHARED = "shared"
+
+
+@dataclass(frozen=True)
+class Block:
+    meta: BlockMeta
+    body: str
+    path: str            # as shown to the user, relative to the project
+    file: Path
+    body_line: int       # line of the file where the body starts
+    language: str
+    folder: str          # a condition id, or "shared"
+    key_lines: dict[str, int] = field(default_factory=dict, compare=False)   # front-matter key -> line
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, 2)
+
+
+@dataclass(frozen=True)
+class BrokenFile:
+    """A content file that could not be loaded; documents that may use it fail."""
+
+    path: str
+    language: str
+    folder: str
+    role: str | None     # None when even the role could not be read
+
+
+@dataclass(frozen=True)
+class ClinicConfig:
+    id: str
+    clinic: Clinic
+    folder: Path
+    path: str
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    strings: Strings | None
+    strings_path: str
+    conditions: dict[str, Condition]
+    condition_paths: dict[str, str]
+    blocks: tuple[Block, ...]
+    broken: tuple[BrokenFile, ...]
+
+
+@dataclass(frozen=True)
+class Library:
+    root: Path
+    catalogue: Catalogue
+    kinds: dict[str, Kind]
+    kind_paths: dict[str, str]
+    clinics: dict[str, ClinicConfig]
+    languages: dict[str, Language]
+    problems: tuple[Problem, ...] = field(default=())
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Loader:
+    def __init__(self, root: Path):
+        self.root = root
+        self.content = root / "content"
+        self.problems: list[Problem] = []
+
+    def show(self, file: Path) -> str:
+        return relpath(file, self.root)
+
+    def yaml_file(self, file: Path) -> Any:
+        try:
+            return yamlio.load(file, self.show(file))
+        except BuildError as exc:
+            self.problems.extend(exc.problems)
+            return None
+        except OSError as exc:
+            self.problems.append(Problem(self.show(file), 1, f"cannot read: {exc.strerror}", "io"))
+            return None
+
+    def model_file(self, model: type[M], file: Path, what: str) -> M | None:
+        data = self.yaml_file(file)
+        if data is None and not file.exists():
+            return None
+        if data is None:
+            if not any(p.path == self.show(file) for p in self.problems):
+                self.problems.append(Problem(self.show(file), 1, f"{what}: the file is empty", "schema"))
+            return None
+        value, problems = validate(model, data, self.show(file), 1, what)
+        self.problems.extend(problems)
+        return value
+
+    def block(self, file: Path, language: str, folder: str) -> Block | BrokenFile:
+        shown = self.show(file)
+        text = file.read_text(encoding="utf-8")
+        match = FRONT_MATTER.match(text)
+        if not match:
+            self.problems.append(Problem(shown, 1, "front matter: a block must start with '---', "
+                                         "YAML keys, and a closing '---'", "schema"))
+            return BrokenFile(shown, language, folder, None)
+        try:
+            data = yamlio.parse(match.group(1) or "", shown, first_line=2)
+        except BuildError as exc:
+            self.problems.extend(exc.problems)
+            return BrokenFile(shown, language, folder, None)
+        meta, problems = validate(BlockMeta, data, shown, 1, "front matter")
+        if meta is None:
+            self.problems.extend(problems)
+            role = data.get("role") if isinstance(data, dict) and isinstance(data.get("role"), str) else None
+            return BrokenFile(shown, language, folder, role)
+        body_line = text[: match.end()].count("\n") + 1
+        return Block(meta, text[match.end():], shown, file, body_line, language, folder, dict(data.lines))
+
+    def language(self, code: str, catalogue: Catalogue) -> Language:
+        folder = self.content / code
+        strings_file = folder / "strings.yaml"
+        if not strings_file.exists():
+            self.problems.append(Problem(self.show(folder), 1, f"language '{code}' has no strings.yaml", "catalogue"))
+        strings = self.model_file(Strings, strings_file, "strings")
+        conditions: dict[str, Condition] = {}
+        condition_paths: dict[str, str] = {}
+        for cid in catalogue.conditions:
+            file = folder / cid / "condition.yaml"
+            condition_paths[cid] = self.show(file)
+            if not file.exists():
+                self.problems.append(Problem(self.show(self.content / "catalogue.yaml"), 1,
+                                             f"condition '{cid}' has no {self.show(file)}", "catalogue"))
+                continue
+            condition = self.model_file(Condition, file, "condition")
+            if condition:
+                conditions[cid] = condition
+        blocks: list[Block] = []
+        broken: list[BrokenFile] = []
+        for sub in [SHARED, *catalogue.conditions]:
+            for file in sorted((folder / sub).glob("*.md")):
+                loaded = self.block(file, code, sub)
+                (blocks if isinstance(loaded, Block) else broken).append(loaded)
+        self._unique_ids(blocks)
+        return Language(code, strings, self.show(strings_file), conditions, condition_paths,
+                        tuple(blocks), tuple(broken))
+
+    def _unique_ids(self, blocks: list[Block]) -> None:
+        seen: dict[tuple[str, str | None], Block] = {}
+        for block in blocks:
+            key = (block.meta.id, block.meta.jurisdiction)
+            if key in seen:
+                self.problems.append(Problem(block.path, block.line_of("id"), f"front matter: id '{block.meta.id}' is already "
+                                             f"used by {seen[key].path}", "schema"))
+            else:
+                seen[key] = block
+
+    def clinics(self) -> dict[str, ClinicConfig]:
+        clinics: dict[str, ClinicConfig] = {}
+        for file in sorted((self.content / "clinics").glob("*/clinic.yaml")):
+            clinic = self.model_file(Clinic, file, "clinic")
+            if clinic is None:
+                continue
+            logo = file.parent / clinic.logo
+            if not logo.is_file() or logo.parent != file.parent:
+                line = yamlio.line_of(self.yaml_file(file), ("logo",), 1)
+                self.problems.append(Problem(self.show(file), line,
+                                             f"clinic: logo '{clinic.logo}' is not a file in {self.show(file.parent)}",
+                                             "schema"))
+                continue
+            clinics[file.parent.name] = ClinicConfig(file.parent.name, clinic, file.parent, self.show(file))
+        if not clinics and not self.problems:
+            self.problems.append(Problem(self.show(self.content / "clinics"), 1, "no clinic is configured", "catalogue"))
+        return clinics
+
+
+def load(root: Path) -> Library:
+    """Read and validate everything under `root`/content. Raises BuildError only if the catalogue itself is unusable."""
+    loader = _Loader(root)
+    catalogue = loader.model_file(Catalogue, loader.content / "catalogue.yaml", "catalogue")
+    if catalogue is None:
+        if not (loader.content / "catalogue.yaml").exists():
+            loader.problems.append(Problem("content/catalogue.yaml", 1, "missing catalogue", "catalogue"))
+        raise BuildError(loader.problems)
+    kinds: dict[str, Kind] = {}
+    kind_paths: dict[str, str] = {}
+    for kid in catalogue.kinds:
+        file = loader.content / "kinds" / f"{kid}.yaml"
+        kind_paths[kid] = loader.show(file)
+        if not file.exists():
+            loader.problems.append(Problem(loader.show(loader.content / "catalogue.yaml"), 1,
+                                           f"kind '{kid}' has no {loader.show(file)}", "catalogue"))
+            continue
+        kind = loader.model_file(Kind, file, "kind")
+        if kind:
+            kinds[kid] = kind
+    clinics = loader.clinics()
+    languages = {code: loader.language(code, catalogue) for code in catalogue.languages}
+    _check_roles(loader, kinds, languages)
+    return Library(root, catalogue, kinds, kind_paths, clinics, languages, tuple(loader.problems))
+
+
+def _check_roles(loader: _Loader, kinds: dict[str, Kind], languages: dict[str, Language]) -> None:
+    """A block whose role no kind uses is almost certainly a typo in its front matter."""
+    known = {section.role for kind in kinds.values() for section in kind.sections}
+    for language in languages.values():
+        for block in language.blocks:
+            if known and block.meta.role not in known:
+                loader.problems.append(Problem(block.path, block.line_of("role"), f"front matter: role '{block.meta.role}' is not "
+                                               f"used by any kind ({', '.join(sorted(known))})", "schema"))
+
+
+
+def with_problems(library: Library, problems: list[Problem]) -> Library:
+    return replace(library, problems=tuple(problems))

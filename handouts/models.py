@@ -1,0 +1,174 @@
+"""The validated shapes of everything the build reads: blocks, conditions, kinds, clinics, strings.
+
+Each model is frozen and forbids unknown keys; `validate()` turns pydantic's errors into problems that name
+the file and the line of the offending key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints,
+                      ValidationError, model_validator)
+
+from . import yamlio
+from .problems import Problem
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Version = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+$")]
+Country = Literal["US", "UK"]
+
+
+def _colour(value: str) -> str:
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        raise ValueError(f"must be a colour like '#1f5f7a', got {value!r}")
+    return value.lower()
+
+
+Colour = Annotated[str, AfterValidator(_colour)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(Model):
+    title: Text
+    url: HttpUrl
+    publisher: Text | None = None
+
+
+class BlockMeta(Model):
+    """Front matter of a content block."""
+
+    id: Slug
+    title: Text
+    role: Slug
+    version: Version
+    last_reviewed: dt.date
+    review_due: dt.date
+    reviewer: Text
+    sources: list[Source]
+    jurisdiction: Country | None = None
+    draft: bool = False
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> "BlockMeta":
+        if self.review_due <= self.last_reviewed:
+            raise ValueError("'review_due' must come after 'last_reviewed'")
+        return self
+
+
+class DocumentVersion(Model):
+    version: Version
+
+
+class Condition(Model):
+    name: Text
+    procedure: Text
+    documents: dict[Slug, DocumentVersion]
+
+
+class Section(Model):
+    role: Slug
+    required: bool = True
+
+
+class Kind(Model):
+    template: Text
+    title: Slug | Annotated[str, StringConstraints(pattern=r"^[a-z_]+$")]
+    sections: list[Section] = Field(min_length=1)
+
+
+class Catalogue(Model):
+    languages: list[Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]] = Field(min_length=1)
+    conditions: list[Slug] = Field(min_length=1)
+    kinds: list[Slug] = Field(min_length=1)
+    variants: list[Literal["screen", "print", "large-print"]] = Field(min_length=1)
+
+
+class Colours(Model):
+    primary: Colour          # headings, header rule, bands
+    accent: Colour           # tinted panels
+    text: Colour
+    background: Colour
+
+
+class Fonts(Model):
+    body: Text
+    headings: Text
+
+
+class Contact(Model):
+    address: list[Text] = Field(min_length=1)
+    phone: Text
+    email: Text
+    web: HttpUrl
+
+
+class Clinic(Model):
+    sample: bool             # a fictional clinic shipped as an example
+    name: Text
+    country: Country
+    paper: Literal["A4", "letter"]
+    languages: list[str] = Field(min_length=1)
+    logo: Text
+    colours: Colours
+    fonts: Fonts
+    contact: Contact
+    footer: Text
+
+
+class Strings(Model):
+    """Every label a template prints, for one language."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    months: list[Text] = Field(min_length=12, max_length=12)
+    date_formats: dict[str, Text]
+
+    @model_validator(mode="after")
+    def _default_format(self) -> "Strings":
+        if "default" not in self.date_formats:
+            raise ValueError("'date_formats' needs a 'default' entry")
+        return self
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _describe(error: Any) -> str:
+    loc = ".".join(str(p) for p in error["loc"])
+    kind = error["type"]
+    if kind == "missing":
+        return f"missing key '{loc}'"
+    if kind == "extra_forbidden":
+        return f"unknown key '{loc}'"
+    message = error["msg"].removeprefix("Value error, ")
+    got = error.get("input")
+    shown = f", got {got!r}" if got is not None and not isinstance(got, (dict, list)) else ""
+    return f"'{loc}': {message}{shown}" if loc else f"{message}"
+
+
+def validate(model: type[M], data: Any, path: str, line: int, what: str) -> tuple[M | None, list[Problem]]:
+    """Validate located YAML data against `model`; problems name `path` and the line of each bad key."""
+    if not isinstance(data, dict):
+        return None, [Problem(path, line, f"{what}: expected a mapping of keys, got {type(data).__name__}",
+                              "schema")]
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = error["loc"]
+            if error["type"] == "missing":
+                at = getattr(data, "line", line)
+            elif not loc:   # a rule across keys: point at the first key its message names
+                named = sorted((k for k in data if f"'{k}'" in error["msg"]), key=lambda k: error["msg"].find(f"'{k}'"))
+                at = yamlio.line_of(data, (named[0],), line) if named else getattr(data, "line", line)
+            else:
+                at = yamlio.line_of(data, loc, line)
+            problems.append(Problem(path, at, f"{what}: {_describe(error)}", "schema"))
+        return None, problems

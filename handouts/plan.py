@@ -1,0 +1,180 @@
+"""Plan stage: decide which documents to build and exactly which blocks and files go into each."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from itertools import product
+from pathlib import Path
+
+from .content import SHARED, Block, ClinicConfig, Library
+from .models import Condition, Kind
+from .problems import Problem
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the user asked for; None means all."""
+
+    clinic: str | None = None
+    language: str | None = None
+    condition: str | None = None
+    kind: str | None = None
+    variant: str | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    role: str
+    block: Block
+
+
+@dataclass(frozen=True)
+class Job:
+    """One document to render: every input it depends on is named here."""
+
+    clinic: ClinicConfig
+    language: str
+    condition_id: str
+    condition: Condition
+    kind_id: str
+    kind: Kind
+    variant: str
+    sections: tuple[Section, ...]
+    input_files: tuple[Path, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.clinic.id}/{self.language}/{self.condition_id}-{self.kind_id}-{self.variant}"
+
+    @property
+    def output(self) -> str:
+        """Path of the PDF relative to the output folder."""
+        return f"{self.key}.pdf"
+
+    @property
+    def version(self) -> str:
+        return self.condition.documents[self.kind_id].version
+
+    @property
+    def last_reviewed(self) -> dt.date:
+        return min(s.block.meta.last_reviewed for s in self.sections)
+
+    @property
+    def review_due(self) -> dt.date:
+        return min(s.block.meta.review_due for s in self.sections)
+
+    @property
+    def draft(self) -> bool:
+        return any(s.block.meta.draft for s in self.sections)
+
+
+@dataclass(frozen=True)
+class Failed:
+    key: str
+    output: str
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    jobs: tuple[Job, ...]
+    failed: tuple[Failed, ...]
+
+
+def _pick(blocks: list[Block], country: str) -> list[Block]:
+    for jurisdiction in (country, None):
+        chosen = [b for b in blocks if b.meta.jurisdiction == jurisdiction]
+        if chosen:
+            return chosen
+    return []
+
+
+def select_block(library: Library, language: str, condition: str, role: str,
+                 country: str) -> tuple[Block | None, list[Problem]]:
+    """The block filling `role` for a condition: the condition's own first, then shared; the country's own
+    version first, then the one without a jurisdiction."""
+    blocks = library.languages[language].blocks
+    for folder in (condition, SHARED):
+        candidates = _pick([b for b in blocks if b.folder == folder and b.meta.role == role], country)
+        if len(candidates) > 1:
+            first = candidates[0]
+            others = ", ".join(b.path for b in candidates[1:])
+            return None, [Problem(first.path, first.line_of("role"),
+                                  f"role '{role}' is filled by more than one block here (also {others})", "plan")]
+        if candidates:
+            return candidates[0], []
+    return None, []
+
+
+def _clinic_files(clinic: ClinicConfig) -> list[Path]:
+    return [clinic.folder / "clinic.yaml", clinic.folder / clinic.clinic.logo]
+
+
+def _matches(selection: Selection, clinic: str, language: str, condition: str, kind: str, variant: str) -> bool:
+    wanted = (selection.clinic, selection.language, selection.condition, selection.kind, selection.variant)
+    return all(w in (None, v) for w, v in zip(wanted, (clinic, language, condition, kind, variant)))
+
+
+def plan(library: Library, selection: Selection, shared_inputs: tuple[Path, ...]) -> Plan:
+    """Every (clinic, language, condition, kind, variant) in the catalogue that matches `selection`.
+
+    A document that uses a file with errors fails, with those errors; the others build.
+    `shared_inputs` are files every document depends on (templates, stylesheets, fonts).
+    """
+    cat = library.catalogue
+    errors_by_path: dict[str, list[Problem]] = {}
+    for problem in library.problems:
+        if problem.severity == "error":
+            errors_by_path.setdefault(problem.path, []).append(problem)
+    jobs: list[Job] = []
+    failed: list[Failed] = []
+    for clinic_id, language, condition_id, kind_id, variant in product(
+            sorted(library.clinics), cat.languages, cat.conditions, cat.kinds, cat.variants):
+        if not _matches(selection, clinic_id, language, condition_id, kind_id, variant):
+            continue
+        clinic = library.clinics[clinic_id]
+        if language not in clinic.clinic.languages:
+            continue
+        job, problems = _plan_one(library, errors_by_path, clinic, language, condition_id, kind_id, variant,
+                                  shared_inputs)
+        if job is not None and not problems:
+            jobs.append(job)
+        else:
+            key = f"{clinic_id}/{language}/{condition_id}-{kind_id}-{variant}"
+            failed.append(Failed(key, f"{key}.pdf", tuple(sorted(set(problems)))))
+    return Plan(tuple(jobs), tuple(failed))
+
+
+def _plan_one(library: Library, errors_by_path: dict[str, list[Problem]], clinic: ClinicConfig, language: str,
+              condition_id: str, kind_id: str, variant: str,
+              shared_inputs: tuple[Path, ...]) -> tuple[Job | None, list[Problem]]:
+    lang = library.languages[language]
+    condition = lang.conditions.get(condition_id)
+    kind = library.kinds.get(kind_id)
+    fixed = [lang.strings_path, lang.condition_paths.get(condition_id, ""), library.kind_paths.get(kind_id, ""),
+             clinic.path]
+    problems = [p for path in fixed for p in errors_by_path.get(path, [])]
+    if condition is None or kind is None or lang.strings is None:
+        return None, problems or [Problem(fixed[1] or "content", 1, "document cannot be planned", "plan")]
+    if kind_id not in condition.documents:
+        problems.append(Problem(fixed[1], 1, f"condition: no version is given for document kind '{kind_id}' "
+                                             f"under 'documents'", "plan"))
+    sections: list[Section] = []
+    for spec in kind.sections:
+        for bad in lang.broken:
+            if bad.folder in (condition_id, SHARED) and bad.role in (None, spec.role):
+                problems += errors_by_path.get(bad.path, [])
+        block, found = select_block(library, language, condition_id, spec.role, clinic.clinic.country)
+        problems += found
+        if block is None:
+            if spec.required and not found:
+                problems.append(Problem(fixed[2], 1, f"no block fills role '{spec.role}' for {condition_id} "
+                                                     f"({clinic.clinic.country}, {language})", "required-section"))
+            continue
+        problems += errors_by_path.get(block.path, [])
+        sections.append(Section(spec.role, block))
+    inputs = {library.root / p for p in fixed} | set(_clinic_files(clinic)) | {s.block.file for s in sections}
+    job = Job(clinic, language, condition_id, condition, kind_id, kind, variant, tuple(sections),
+              tuple(sorted(inputs)) + shared_inputs)
+    return job, problems

@@ -1,0 +1,145 @@
+"""Render stage: Markdown blocks and Jinja templates to one HTML string per document.
+
+Templates get data only; they never read files or the clock. A missing variable is an error (StrictUndefined).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from . import markdown_ext
+from .content import Library
+from .models import Strings
+from .plan import Job
+from .problems import BuildError, Problem, relpath
+
+
+@dataclass(frozen=True)
+class Patient:
+    """Optional details printed on a consent sheet; blank labelled lines where absent."""
+
+    name: str | None = None
+    date_of_birth: str | None = None
+    procedure: str | None = None
+    procedure_date: str | None = None
+    clinician: str | None = None
+
+    @property
+    def is_blank(self) -> bool:
+        return not any(vars(self).values())
+
+    @property
+    def slug(self) -> str:
+        words = re.findall(r"[a-z0-9]+", (self.name or "patient").lower())
+        return "-".join(words) or "patient"
+
+
+def format_date(value: dt.date, strings: Strings, country: str) -> str:
+    pattern = strings.date_formats.get(country, strings.date_formats["default"])
+    return pattern.format(day=value.day, month=strings.months[value.month - 1], year=value.year)
+
+
+def css_string(value: str) -> Markup:
+    """A value quoted for use as a CSS string inside a <style> element."""
+    escaped = "".join(ch if ch.isalnum() or ch in " .,-_:/()'" else f"\\{ord(ch):06x}" for ch in str(value))
+    return Markup(f'"{escaped}"')
+
+
+class Renderer:
+    """Holds one Jinja environment and one Markdown instance; reuse it across documents."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.templates = root / "templates"
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(self.templates),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters["css_string"] = css_string
+        self.md = markdown_ext.make_markdown()
+
+    def compile_all(self) -> list[Problem]:
+        """Compile every template, so that a syntax error is found even in one no document uses yet."""
+        problems = []
+        for name in self.env.list_templates(extensions=["html", "css"]):
+            try:
+                self.env.get_template(name)
+            except jinja2.TemplateSyntaxError as exc:
+                problems.append(Problem(f"templates/{name}", exc.lineno, f"template: {exc.message}", "template"))
+        return problems
+
+    def context(self, library: Library, job: Job, patient: Patient) -> dict[str, Any]:
+        lang = library.languages[job.language]
+        strings = lang.strings
+        assert strings is not None
+        clinic = job.clinic.clinic
+        sections = []
+        sources: dict[str, Any] = {}
+        for section in job.sections:
+            block = section.block
+            html = markdown_ext.convert(self.md, block.body, block.file.parent)
+            sections.append({"role": section.role, "id": block.meta.id, "title": block.meta.title,
+                             "html": Markup(html), "version": block.meta.version})
+            for source in block.meta.sources:
+                sources.setdefault(str(source.url), source)
+        s = strings.model_dump()
+        title = s[job.kind.title].format(condition=job.condition.name)
+        return {
+            "lang": job.language,
+            "s": s,
+            "clinic": clinic,
+            "logo_url": (job.clinic.folder / clinic.logo).resolve().as_uri(),
+            "document": {
+                "title": title,
+                "kind": job.kind_id,
+                "variant": job.variant,
+                "condition": job.condition.name,
+                "procedure": job.condition.procedure,
+                "version": job.version,
+                "versions": {k: v.version for k, v in job.condition.documents.items()},
+                "last_reviewed": format_date(job.last_reviewed, strings, clinic.country),
+                "review_due": format_date(job.review_due, strings, clinic.country),
+                "created": job.last_reviewed.isoformat(),
+                "modified": max(s.block.meta.last_reviewed for s in job.sections).isoformat(),
+                "draft": job.draft,
+            },
+            "sections": sections,
+            "sources": list(sources.values()),
+            "patient": patient,
+        }
+
+    def render(self, library: Library, job: Job, patient: Patient = Patient()) -> str:
+        context = self.context(library, job, patient)
+        try:
+            return self.env.get_template(job.kind.template).render(context)
+        except jinja2.TemplateSyntaxError as exc:
+            path = relpath(Path(exc.filename), self.root) if exc.filename else f"templates/{exc.name}"
+            raise BuildError([Problem(path, exc.lineno, f"template: {exc.message}", "template")]) from None
+        except jinja2.TemplateNotFound as exc:
+            raise BuildError([Problem(library.kind_paths[job.kind_id], 1,
+                                      f"template '{exc.name}' not found in templates/", "template")]) from None
+        except jinja2.UndefinedError as exc:
+            path, line = _template_location(exc, self.root)
+            raise BuildError([Problem(path, line, f"template: {exc.message}", "template")]) from None
+
+
+def _template_location(exc: BaseException, root: Path) -> tuple[str, int]:
+    """The innermost template frame of a rendering error's traceback."""
+    tb = exc.__traceback__
+    found = ("templates", 1)
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".html") or filename.endswith(".css"):
+            found = (relpath(Path(filename), root), tb.tb_lineno)
+        tb = tb.tb_next
+    return found

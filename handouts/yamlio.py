@@ -1,0 +1,89 @@
+"""YAML that remembers where each value came from, so every message can name a line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .problems import BuildError, Problem
+
+
+class Located(dict):
+    """A mapping that also knows the line of each key (1-based, in the file)."""
+
+    lines: dict[Any, int]
+    line: int
+
+
+class LocatedList(list):
+    lines: list[int]
+    line: int
+
+
+class _Loader(yaml.SafeLoader):
+    line_offset = 0
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Located:
+    loader.flatten_mapping(node)
+    result = Located()
+    result.lines = {}
+    result.line = node.start_mark.line + 1 + loader.line_offset
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in result:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark)
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.lines[key] = key_node.start_mark.line + 1 + loader.line_offset
+    return result
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList:
+    result = LocatedList(loader.construct_object(child, deep=True) for child in node.value)
+    result.lines = [child.start_mark.line + 1 + loader.line_offset for child in node.value]
+    result.line = node.start_mark.line + 1 + loader.line_offset
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def parse(text: str, path: str, first_line: int = 1) -> Any:
+    """Parse YAML text that starts at `first_line` of the file `path`; raise BuildError with the line."""
+    loader = _Loader(text)
+    loader.line_offset = first_line - 1
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = (mark.line + first_line) if mark else first_line
+        what = exc.problem or exc.context or "invalid YAML"
+        raise BuildError([Problem(path, line, f"YAML: {what}", "yaml")]) from None
+    except yaml.YAMLError as exc:
+        raise BuildError([Problem(path, first_line, f"YAML: {exc}", "yaml")]) from None
+    finally:
+        loader.dispose()
+
+
+def load(file: Path, shown_as: str) -> Any:
+    return parse(file.read_text(encoding="utf-8"), shown_as)
+
+
+def line_of(data: Any, loc: tuple, default: int) -> int:
+    """The line of the value at `loc` (a pydantic error location) inside located YAML data."""
+    line = getattr(data, "line", default)
+    node = data
+    for part in loc:
+        if isinstance(node, Located) and part in node:
+            line = node.lines.get(part, line)
+            node = node[part]
+        elif isinstance(node, LocatedList) and isinstance(part, int) and part < len(node):
+            line = node.lines[part]
+            node = node[part]
+        else:
+            break
+    return line

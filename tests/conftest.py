@@ -1,0 +1,48 @@
+"""Shared fixtures: a scratch copy of the project, and one full build of the real content per test session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from handouts import builder
+from handouts.plan import Selection
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = dt.date(2026, 11, 24)      # review dates are checked against a fixed day, so tests do not age
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite tests/golden/*.html from the current templates and content")
+
+
+def copy_project(target: Path) -> Path:
+    """A private copy of the project's content and templates, safe to break."""
+    for name in ("content", "templates"):
+        shutil.copytree(ROOT / name, target / name)
+    return target
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return copy_project(tmp_path / "project")
+
+
+@dataclass(frozen=True)
+class Built:
+    root: Path
+    output: Path
+    outcome: builder.Outcome
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The real project, built once into a temporary output folder."""
+    output = tmp_path_factory.mktemp("output")
+    outcome = builder.build(ROOT, output, Selection(), TODAY)
+    return Built(ROOT, output, outcome)

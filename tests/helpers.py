@@ -1,0 +1,45 @@
+"""Small readers of real PDFs used by the tests."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from pypdf import PdfReader
+
+
+def text(pdf: Path) -> str:
+    return "\n".join(page.extract_text() or "" for page in PdfReader(pdf).pages)
+
+
+def pdffonts(pdf: Path) -> list[dict[str, str]]:
+    """Rows of poppler's `pdffonts` (an independent reader), as dicts of name, type, emb."""
+    out = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True, text=True).stdout
+    rows = []
+    for line in out.splitlines()[2:]:
+        parts = line.split()
+        # name type... encoding emb sub uni object-id gen: read from the right, the name from the left.
+        rows.append({"name": parts[0], "emb": parts[-5], "sub": parts[-4]})
+    return rows
+
+
+def write_block(folder: Path, name: str, front: str, body: str = "Some plain text.\n") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    file = folder / name
+    file.write_text(f"---\n{front.strip()}\n---\n{body}", encoding="utf-8")
+    return file
+
+
+VALID_FRONT = """
+id: test-block
+title: A test block
+role: possible-benefits
+version: "1.0"
+last_reviewed: 2026-11-01
+review_due: 2027-11-01
+reviewer: Consultant dermatologist
+sources:
+  - title: Acne
+    publisher: NHS
+    url: https://www.nhs.uk/conditions/acne/
+"""

@@ -1,0 +1,99 @@
+"""Print stage, checked on the real PDFs of a full build: text, pages, paper size, fonts, stable bytes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from conftest import ROOT, TODAY, Built
+from handouts import builder
+from handouts.plan import Selection
+from helpers import pdffonts, text
+
+CONDITIONS = ["acne-scars", "wrinkles-ageing-skin", "burns-wounds", "inflammatory-conditions",
+              "pigmentation-disorders"]
+CLINICS = {"fennick-street-uk": ("Fennick Street Skin Clinic", (595.28, 841.89)),     # A4 in points
+           "cedar-hollow-us": ("Cedar Hollow Dermatology", (612.0, 792.0))}           # US Letter
+
+
+def test_full_build_succeeds(built: Built) -> None:
+    assert built.outcome.problems == []
+    assert built.outcome.failed == []
+    assert len(built.outcome.built) == 2 * 5 * 2
+
+
+def test_manifest_lists_every_document(built: Built) -> None:
+    manifest = json.loads((built.output / "manifest.json").read_text())
+    docs = {d["path"]: d for d in manifest["documents"]}
+    expected = {f"{clinic}/en/{condition}-{kind}-screen.pdf"
+                for clinic in CLINICS for condition in CONDITIONS for kind in ("leaflet", "consent")}
+    assert set(docs) == expected
+    for path, doc in docs.items():
+        pdf = built.output / path
+        assert len(PdfReader(pdf).pages) == doc["pages"] >= 2
+        assert re.fullmatch(r"[0-9a-f]{64}", doc["sha256"]) and re.fullmatch(r"[0-9a-f]{64}", doc["inputs_digest"])
+        assert (doc["clinic"], doc["condition"], doc["kind"], doc["variant"]) == tuple(
+            re.match(r"([^/]+)/en/(.+)-(leaflet|consent)-(screen)\.pdf", path).groups())
+
+
+@pytest.mark.parametrize("clinic", CLINICS)
+@pytest.mark.parametrize("kind", ["leaflet", "consent"])
+def test_pdf_text_pages_and_paper(built: Built, clinic: str, kind: str) -> None:
+    name, (width, height) = CLINICS[clinic]
+    pdf = built.output / clinic / "en" / f"acne-scars-{kind}-screen.pdf"
+    reader = PdfReader(pdf)
+    for page in reader.pages:
+        assert float(page.mediabox.width) == pytest.approx(width, abs=0.1)
+        assert float(page.mediabox.height) == pytest.approx(height, abs=0.1)
+    words = " ".join(text(pdf).split())
+    assert name in words
+    assert reader.metadata.title == ("Stem cell treatment for Acne scars" if kind == "leaflet"
+                                     else "Consent information: stem cell treatment for Acne scars")
+    pages = len(reader.pages)
+    assert f"Page {pages} of {pages}" in words
+    for heading in (["What MSC treatment is", "Risks and side effects", "Where this information comes from"]
+                    if kind == "leaflet" else ["About this form", "Record of consent", "Patient Name",
+                                               "Interpreter (if used)"]):
+        assert heading.lower() in words.lower(), heading
+
+
+def test_consent_sheet_names_the_leaflet_version_and_has_blank_patient_lines(built: Built) -> None:
+    words = " ".join(text(built.output / "cedar-hollow-us/en/burns-wounds-consent-screen.pdf").split())
+    assert "Leaflet given Stem cell treatment for Burns and wounds, version 1.0" in words
+    assert "Patient name Date of birth" in words      # labels with blank lines, no values
+
+
+def test_us_and_uk_get_their_own_regulatory_block(built: Built) -> None:
+    us = text(built.output / "cedar-hollow-us/en/acne-scars-leaflet-screen.pdf")
+    uk = text(built.output / "fennick-street-uk/en/acne-scars-leaflet-screen.pdf")
+    assert "MHRA" in uk and "MHRA" not in us
+    assert "MedWatch" in us and "Yellow Card" in uk
+
+
+def test_every_font_is_embedded(built: Built) -> None:
+    for pdf in sorted(built.output.rglob("*.pdf"))[:4]:
+        rows = pdffonts(pdf)
+        assert rows, pdf
+        assert all(row["emb"] == "yes" for row in rows), rows
+        assert {r["name"].split("+")[-1].split("-")[0] for r in rows} <= {"Atkinson", "Lexend"}
+
+
+def test_two_builds_give_identical_bytes(built: Built, tmp_path: Path) -> None:
+    again = builder.build(ROOT, tmp_path, Selection(clinic="fennick-street-uk", condition="burns-wounds"), TODAY)
+    assert again.ok
+    for path in again.built:
+        assert (tmp_path / path).read_bytes() == (built.output / path).read_bytes(), path
+
+
+def test_pdf_dates_come_from_the_content_not_the_clock(built: Built) -> None:
+    _, plan, _ = builder.prepare(ROOT, Selection("fennick-street-uk", "en", "acne-scars", "leaflet", "screen"),
+                                 TODAY, strict=False)
+    job = plan.jobs[0]
+    info = PdfReader(built.output / job.output).metadata
+    newest = max(s.block.meta.last_reviewed for s in job.sections)
+    assert info["/CreationDate"].startswith("D:" + job.last_reviewed.strftime("%Y%m%d"))
+    assert info["/ModDate"].startswith("D:" + newest.strftime("%Y%m%d"))
