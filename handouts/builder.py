@@ -26,6 +26,7 @@ class Outcome:
     problems: list[Problem] = field(default_factory=list)
     built: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    documents: list[checks.DocumentRow] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -52,18 +53,28 @@ def inputs_digest(job: Job, root: Path) -> str:
 def prepare(root: Path, selection: Selection, today: dt.date,
             strict: bool) -> tuple[content.Library, Plan, list[Problem]]:
     """Load, validate and plan; nothing is written. Problems from checks fail the documents using the file."""
+    library, review = _load_and_review(root, today, strict)
+    return library, plan(library, selection, shared_inputs(root, library)), review.problems
+
+
+def _load_and_review(root: Path, today: dt.date, strict: bool) -> tuple[content.Library, checks.Review]:
     library = content.load(root)
-    found = list(library.problems) + checks.run(library, today)
+    review = checks.run(library, today)
+    found = list(library.problems) + review.problems
     if strict:
         found = [Problem(p.path, p.line, p.message, p.rule, "error") for p in found]
-    library = content.with_problems(library, found)
-    return library, plan(library, selection, shared_inputs(root, library)), found
+    return content.with_problems(library, found), checks.Review(found, review.scores)
 
 
 def check(root: Path, selection: Selection, today: dt.date, strict: bool) -> Outcome:
     """Validate everything and render every document's HTML (templates included), but print no PDF."""
-    library, the_plan, found = prepare(root, selection, today, strict)
-    outcome = Outcome(problems=list(found))
+    library, review = _load_and_review(root, today, strict)
+    inputs = shared_inputs(root, library)
+    the_plan = plan(library, selection, inputs)
+    outcome = Outcome(problems=list(review.problems))
+    # The reviewer's table covers every document that can be assembled, errors or not.
+    outcome.documents = checks.document_rows(list(plan(content.with_problems(library, []), selection, inputs).jobs),
+                                             review)
     renderer = Renderer(root)
     outcome.problems += renderer.compile_all()
     for failed in the_plan.failed:

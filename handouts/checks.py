@@ -1,12 +1,294 @@
-"""Validate stage: content rules a clinical reviewer relies on. Policy (lists, thresholds) lives in data files."""
+"""Validate stage: content rules a clinical reviewer relies on.
+
+Each rule reports `path:line: rule-id: message`. Lists and thresholds live in content/policy/*.yaml.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
 
-from .content import Library
-from .problems import Problem
+from pydantic import Field
+
+from . import markdown_ext, yamlio
+from .content import Block, Library
+from .models import Model, Text, validate
+from .problems import BuildError, Problem, relpath
+from .readability import Score, score
 
 
-def run(library: Library, today: dt.date) -> list[Problem]:
-    return []
+class ReviewPolicy(Model):
+    warn_within_days: int = Field(ge=0)
+
+
+class ReadabilityPolicy(Model):
+    warn_above_grade: float
+    error_above_grade: float
+    min_words: int = Field(ge=0)
+
+
+class Thresholds(Model):
+    review: ReviewPolicy
+    readability: ReadabilityPolicy
+
+
+class Phrase(Model):
+    phrase: Text
+    instead: Text
+
+
+@dataclass(frozen=True)
+class Policy:
+    thresholds: Thresholds
+    phrases: tuple[Phrase, ...]
+    phrases_path: str
+
+
+def load_policy(root: Path) -> Policy:
+    folder = root / "content" / "policy"
+    problems: list[Problem] = []
+    checks_file, phrases_file = folder / "checks.yaml", folder / "phrases.yaml"
+    thresholds, found = validate(Thresholds, yamlio.load(checks_file, relpath(checks_file, root)),
+                                 relpath(checks_file, root), 1, "policy")
+    problems += found
+    raw = yamlio.load(phrases_file, relpath(phrases_file, root))
+    phrases: list[Phrase] = []
+    if not isinstance(raw, list):
+        problems.append(Problem(relpath(phrases_file, root), 1, "policy: expected a list of phrases", "schema"))
+    else:
+        for item in raw:
+            phrase, found = validate(Phrase, item, relpath(phrases_file, root), getattr(item, "line", 1), "policy")
+            problems += found
+            if phrase:
+                phrases.append(phrase)
+    if problems or thresholds is None:
+        raise BuildError(problems)
+    return Policy(thresholds, tuple(phrases), relpath(phrases_file, root))
+
+
+class _Units(HTMLParser):
+    """Text of an HTML fragment split into units (paragraphs, list items, cells); headings are left out,
+    and so are fill-in labels, which are not sentences. Also collects links and images."""
+
+    BREAKS = {"p", "li", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "br", "ul", "ol", "tr"}
+    SKIP = {"h1", "h2", "h3", "h4", "h5", "h6"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.units: list[str] = []
+        self.links: list[str] = []
+        self.images: list[tuple[str, str]] = []
+        self._current: list[str] = []
+        self._stack: list[bool] = []     # for each open element: does it hide its text from scoring?
+        self._skip = 0
+
+    def _flush(self) -> None:
+        text = " ".join("".join(self._current).split())
+        if text:
+            self.units.append(text)
+        self._current = []
+
+    VOID = {"img", "br", "hr", "input", "meta", "link", "wbr"}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag in self.BREAKS:
+            self._flush()
+        if tag == "a":
+            self.links.append(values.get("href") or "")
+        if tag == "img":
+            self.images.append((values.get("src") or "", (values.get("alt") or "").strip()))
+        if tag not in self.VOID:
+            skips = tag in self.SKIP or "fill" in (values.get("class") or "").split()
+            self._stack.append(skips)
+            self._skip += skips
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in self.VOID and self._stack:
+            self._skip -= self._stack.pop()
+        if tag in self.BREAKS:
+            self._flush()
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self._current.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+
+def _parse(html: str) -> _Units:
+    parser = _Units()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+class Checker:
+    def __init__(self, library: Library, policy: Policy, today: dt.date):
+        self.library = library
+        self.policy = policy
+        self.today = today
+        self.md = markdown_ext.make_markdown()
+        self.patterns = [(p, re.compile(r"(?<![\w])" + r"[\s\-]+".join(re.escape(w) for w in p.phrase.split())
+                                        + r"(?![\w])", re.IGNORECASE)) for p in policy.phrases]
+        self.scores: dict[str, Score] = {}
+
+    def block(self, block: Block) -> list[Problem]:
+        parsed = _parse(markdown_ext.convert(self.md, block.body, block.file.parent))
+        self.scores[block.path] = score(parsed.units)
+        return (self.review(block) + self.readability(block) + self.phrases(block) + self.sources(block)
+                + self.links(block, parsed) + self.headings(block))
+
+    def review(self, block: Block) -> list[Problem]:
+        due = block.meta.review_due
+        line = block.line_of("review_due")
+        if due < self.today:
+            if block.meta.draft:
+                return [Problem(block.path, line, f"review was due {due}; built only as a DRAFT (draft: true)",
+                                "review-expired", "warning")]
+            return [Problem(block.path, line, f"review was due {due}: review the block and update "
+                                              f"'last_reviewed' and 'review_due' (or mark it 'draft: true')",
+                            "review-expired")]
+        days = (due - self.today).days
+        if days <= self.policy.thresholds.review.warn_within_days:
+            return [Problem(block.path, line, f"review is due in {days} days ({due})", "review-soon", "warning")]
+        return []
+
+    def readability(self, block: Block) -> list[Problem]:
+        limits = self.policy.thresholds.readability
+        result = self.scores[block.path]
+        if result.words < limits.min_words:
+            return []
+        grade = result.grade
+        message = (f"reading grade {grade:.1f} (Flesch-Kincaid; reading ease {result.ease:.0f}) is above "
+                   "{limit}: use shorter sentences and everyday words")
+        if grade > limits.error_above_grade:
+            return [Problem(block.path, block.body_line, message.format(limit=limits.error_above_grade),
+                            "readability")]
+        if grade > limits.warn_above_grade:
+            return [Problem(block.path, block.body_line, message.format(limit=limits.warn_above_grade),
+                            "readability", "warning")]
+        return []
+
+    def phrases(self, block: Block) -> list[Problem]:
+        text, lines = _plain_text(block.body)
+        found = []
+        for phrase, pattern in self.patterns:
+            for match in pattern.finditer(text):
+                line = block.body_line + lines[match.start()]
+                found.append(Problem(block.path, line, f"'{match.group(0)}' overclaims: {phrase.instead}",
+                                     "overclaim"))
+        return found
+
+    def sources(self, block: Block) -> list[Problem]:
+        if block.meta.sources:
+            return []
+        return [Problem(block.path, block.line_of("sources"), "every block needs at least one source", "sources")]
+
+    def links(self, block: Block, parsed: _Units) -> list[Problem]:
+        found = []
+        for href in parsed.links:
+            parts = urlsplit(href)
+            good = (parts.scheme in ("http", "https") and "." in parts.netloc) or (
+                parts.scheme in ("mailto", "tel") and parts.path)
+            if not good:
+                found.append(Problem(block.path, self._line_of(block, href), f"link '{href}' is not a well-formed "
+                                     "web, mailto: or tel: address", "link"))
+        for src, alt in parsed.images:
+            if not alt:
+                shown = src.rsplit("/", 1)[-1]
+                found.append(Problem(block.path, self._line_of(block, shown), f"image '{shown}' has no alt text: "
+                                     "write ![what it shows](file)", "image-alt"))
+        return found
+
+    def headings(self, block: Block) -> list[Problem]:
+        found = []
+        for offset, line in enumerate(block.body.splitlines()):
+            if re.match(r"#{1,2}\s", line):
+                found.append(Problem(block.path, block.body_line + offset, "use '###' or deeper inside a block: "
+                                     "the block title is the level-2 heading", "heading-level"))
+        return found
+
+    @staticmethod
+    def _line_of(block: Block, needle: str) -> int:
+        for offset, line in enumerate(block.body.splitlines()):
+            if needle and needle in line:
+                return block.body_line + offset
+        return block.body_line
+
+
+def _plain_text(body: str) -> tuple[str, list[int]]:
+    """The body's words with Markdown emphasis, code marks and link targets removed and line breaks made
+    spaces, and for each character the (0-based) body line it came from."""
+    chars: list[str] = []
+    lines: list[int] = []
+    for number, line in enumerate(body.splitlines()):
+        line = re.sub(r"\]\([^)]*\)", "]", line)           # link and image targets are not prose
+        line = re.sub(r"[*_`~\[\]]", "", line)
+        for ch in line + " ":
+            chars.append(ch)
+            lines.append(number)
+    return "".join(chars), lines
+
+
+@dataclass(frozen=True)
+class Review:
+    """What the checker found: every problem, and each block's readability."""
+
+    problems: list[Problem]
+    scores: dict[str, Score]
+
+
+def run(library: Library, today: dt.date) -> Review:
+    """Apply every content rule to every loaded block."""
+    try:
+        policy = load_policy(library.root)
+    except BuildError as exc:
+        return Review(list(exc.problems), {})
+    checker = Checker(library, policy, today)
+    problems: list[Problem] = []
+    for language in library.languages.values():
+        for block in language.blocks:
+            problems += checker.block(block)
+    return Review(problems, checker.scores)
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    """One line of the reviewer's table: a document as the content defines it (the same for every clinic
+    of a country)."""
+
+    language: str
+    country: str
+    condition: str
+    kind: str
+    grade: float
+    ease: float
+    words: int
+    review_due: str
+    warnings: int
+    errors: int
+
+
+def document_rows(jobs: list, review: Review) -> list[DocumentRow]:
+    rows: dict[tuple[str, str, str, str], DocumentRow] = {}
+    for job in jobs:
+        key = (job.language, job.clinic.clinic.country, job.condition_id, job.kind_id)
+        if key in rows:
+            continue
+        paths = {s.block.path for s in job.sections}
+        total = Score(0, 0, 0)
+        for path in paths:
+            total = total + review.scores.get(path, Score(0, 0, 0))
+        mine = [p for p in review.problems if p.path in paths]
+        rows[key] = DocumentRow(*key, grade=round(total.grade, 1), ease=round(total.ease, 1), words=total.words,
+                                review_due=job.review_due.isoformat(),
+                                warnings=sum(p.severity == "warning" for p in mine),
+                                errors=sum(p.severity == "error" for p in mine))
+    return [rows[k] for k in sorted(rows)]

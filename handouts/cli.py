@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import logging
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from . import builder
@@ -77,12 +78,26 @@ def _patient(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Patie
     return Patient(**fields)
 
 
-def _print_problems(problems: list[Problem], fmt: str) -> None:
+def _print_report(outcome: builder.Outcome, fmt: str) -> None:
     if fmt == "json":
-        print(json.dumps({"problems": [p.as_dict() for p in problems]}, indent=2))
+        print(json.dumps({"ok": outcome.ok, "problems": [p.as_dict() for p in outcome.problems],
+                          "built": outcome.built, "failed": outcome.failed,
+                          "documents": [asdict(row) for row in outcome.documents]}, indent=2))
         return
-    for problem in problems:
+    for problem in outcome.problems:
         print(problem.format(), file=sys.stderr)
+    if outcome.documents:
+        print(_table(outcome.documents))
+
+
+def _table(rows: list) -> str:
+    header = ("document", "grade", "ease", "words", "review due", "warnings", "errors")
+    lines = [(f"{r.language} {r.country} {r.condition} {r.kind}", f"{r.grade:.1f}", f"{r.ease:.0f}", str(r.words),
+              r.review_due, str(r.warnings), str(r.errors)) for r in rows]
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
+    def fmt(cells: tuple) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    return "\n".join([fmt(header), "  ".join("-" * w for w in widths), *map(fmt, lines)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         outcome = builder.build(args.root, output, selection, today, args.strict, _patient(args, parser))
         if not args.quiet:
             logging.getLogger(__name__).info("%d built, %d failed", len(outcome.built), len(outcome.failed))
-    _print_problems(outcome.problems, args.format)
+    _print_report(outcome, args.format)
     return EXIT_OK if outcome.ok else EXIT_PROBLEMS
 
 
