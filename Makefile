@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # Pango renders the text; HarfBuzz's subsetter keeps embedded fonts byte-stable; poppler-utils (pdffonts,
-# pdfinfo, pdftoppm) lets the tests check PDFs independently.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 poppler-utils
+# pdfinfo, pdftoppm) and qpdf let the tests check PDFs independently.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 poppler-utils qpdf
 
 .PHONY: setup build check test clean system
 

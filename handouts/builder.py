@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -11,9 +13,11 @@ from pathlib import Path
 
 import weasyprint
 
-from . import __version__, checks, content
-from .pdf import Printer, clinic_families, font_files
+from . import __version__, checks, content, preflight
+from .fonts import files as font_files
+from .pdf import Printer, PrintJob, clinic_families
 from .plan import Job, Plan, Selection, plan
+from .models import BLEED_PT, PAPER_PT
 from .problems import BuildError, Problem
 from .publish import Entry, Manifest, sha256, write_atomic
 from .render import Patient, Renderer
@@ -128,15 +132,36 @@ def _build_one(root: Path, library: content.Library, renderer: Renderer, printer
                patient: Patient) -> tuple[Entry, bytes]:
     digest = inputs_digest(job, root)
     html = renderer.render(library, job, patient)
-    families = clinic_families(job.clinic.clinic)
+    clinic = job.clinic
+    variant = library.variants[job.variant]
+    cmyk = variant.colour == "cmyk"
+    print_job = PrintJob(html=html, families=tuple(clinic_families(clinic.clinic)), variant_name=job.variant,
+                         variant=variant, profile=library.profiles[clinic.clinic.print.profile] if cmyk else None,
+                         profile_file=clinic.profile if cmyk else None, digest=digest, source=job.output, created=job.last_reviewed)
     try:
-        pdf, pages = printer.write(html, families, identifier=digest, source=job.output)
+        pdf, pages = printer.write(print_job)
     except BuildError as exc:
         raise BuildError(_locate(exc.problems, job)) from None
+    findings = preflight.preflight(io.BytesIO(pdf), expectation(library, job), shown_as=job.output)
+    if findings:
+        raise BuildError([finding_problem(f) for f in findings])
     entry = Entry(path=job.output, clinic=job.clinic.id, language=job.language, condition=job.condition_id,
                   kind=job.kind_id, variant=job.variant, version=job.version,
                   review_due=job.review_due.isoformat(), pages=pages, sha256=sha256(pdf), inputs_digest=digest)
     return entry, pdf
+
+
+def expectation(library: content.Library, job: Job) -> preflight.Expectation:
+    """What the preflight expects of a document, from its clinic and variant."""
+    clinic = job.clinic.clinic
+    variant = library.variants[job.variant]
+    bleed = BLEED_PT[clinic.print.bleed] if variant.colour == "cmyk" else 0.0
+    return preflight.Expectation(job.variant, PAPER_PT[clinic.paper], bleed=bleed, min_body_pt=variant.min_body_pt)
+
+
+def finding_problem(finding: preflight.Finding) -> Problem:
+    """A preflight finding as a problem: the PDF stands for the file and its page for the line."""
+    return Problem(finding.document, finding.page or 1, finding.message, f"preflight/{finding.rule}")
 
 
 def _locate(problems: list[Problem], job: Job) -> list[Problem]:
@@ -156,3 +181,36 @@ def _locate(problems: list[Problem], job: Job) -> list[Problem]:
 def _references(line: str) -> list[str]:
     """File names and URLs that a Markdown line points at: the targets of links and images."""
     return [m.rsplit("/", 1)[-1] or m for m in re.findall(r"\]\(([^)\s]+)", line)]
+
+
+def preflight_outputs(root: Path, output_dir: Path, only: list[Path] | None) -> tuple[dict, list[Problem]]:
+    """Preflight PDFs in the output folder (those of the manifest by default) as a print shop would.
+    Returns the report written to output/preflight.json and the findings as problems."""
+    library = content.load(root)
+    jobs = {job.output: job for job in plan(content.with_problems(library, []), Selection(), ()).jobs}
+    if only is None:
+        targets = sorted(Manifest.load(output_dir).entries)
+    else:
+        targets = []
+        for path in only:
+            relative = str(path.resolve().relative_to(output_dir.resolve())) if path.resolve().is_relative_to(
+                output_dir.resolve()) else str(path)
+            if relative not in jobs:
+                raise ValueError(f"{path} is not a document of the catalogue in {output_dir}")
+            targets.append(relative)
+    documents, problems = [], []
+    for relative in targets:
+        file = output_dir / relative
+        if not file.is_file():
+            problems.append(Problem(relative, 1, "listed in the manifest but missing", "preflight/missing"))
+            documents.append({"path": relative, "variant": jobs[relative].variant, "passed": False,
+                              "findings": [{"page": None, "rule": "missing", "message": "file is missing"}]})
+            continue
+        findings = preflight.preflight(file, expectation(library, jobs[relative]), shown_as=relative)
+        problems += [finding_problem(f) for f in findings]
+        documents.append({"path": relative, "variant": jobs[relative].variant, "passed": not findings,
+                          "findings": [{"page": f.page, "rule": f.rule, "message": f.message} for f in findings]})
+    report = {"documents": documents, "passed": sum(d["passed"] for d in documents),
+              "failed": sum(not d["passed"] for d in documents)}
+    write_atomic(output_dir, "preflight.json", (json.dumps(report, indent=2) + "\n").encode())
+    return report, problems

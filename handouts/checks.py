@@ -178,13 +178,12 @@ class Checker:
 
     def phrases(self, block: Block) -> list[Problem]:
         text, lines = _plain_text(block.body)
-        found = []
-        for phrase, pattern in self.patterns:
-            for match in pattern.finditer(text):
-                line = block.body_line + lines[match.start()]
-                found.append(Problem(block.path, line, f"'{match.group(0)}' overclaims: {phrase.instead}",
-                                     "overclaim"))
-        return found
+        matches = [(m.start(), m.end(), phrase) for phrase, pattern in self.patterns for m in pattern.finditer(text)]
+        # A phrase inside a longer one that also matched ("proven" in "clinically proven") is reported once.
+        kept = [m for m in matches if not any(o[0] <= m[0] and m[1] <= o[1] and o != m for o in matches)]
+        return [Problem(block.path, block.body_line + lines[start],
+                        f"'{' '.join(text[start:end].split())}' overclaims: {phrase.instead}", "overclaim")
+                for start, end, phrase in sorted(kept, key=lambda m: m[0])]
 
     def sources(self, block: Block) -> list[Problem]:
         if block.meta.sources:

@@ -25,8 +25,10 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="build.py", description="Build branded patient handouts (PDF) from reviewed Markdown content.")
-    parser.add_argument("command", nargs="?", default="build", choices=["build", "check"],
-                        help="build: render PDFs (default); check: validate everything without rendering PDFs")
+    parser.add_argument("command", nargs="?", default="build", choices=["build", "check", "preflight"],
+                        help="build: render PDFs (default); check: validate everything without rendering PDFs; "
+                             "preflight: check produced PDFs as a print shop would")
+    parser.add_argument("pdfs", nargs="*", type=Path, help="preflight only: PDFs to check (default: the manifest)")
     parser.add_argument("--clinic", help="only this clinic (folder name under content/clinics/)")
     parser.add_argument("--language", help="only this language, e.g. en")
     parser.add_argument("--condition", help="only this condition, e.g. acne-scars")
@@ -100,14 +102,35 @@ def _table(rows: list) -> str:
     return "\n".join([fmt(header), "  ".join("-" * w for w in widths), *map(fmt, lines)])
 
 
+def _preflight(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    output = args.output or args.root / "output"
+    try:
+        report, problems = builder.preflight_outputs(args.root, output, args.pdfs or None)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.format == "json":
+        print(json.dumps(report, indent=2))
+    else:
+        for problem in problems:
+            print(problem.format(), file=sys.stderr)
+        print(f"preflight: {report['passed']} passed, {report['failed']} failed "
+              f"(details in {output / 'preflight.json'})")
+    return EXIT_PROBLEMS if problems else EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     logging.getLogger("weasyprint").setLevel(logging.WARNING)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
+    args.root = args.root.resolve()
     selection = _validate_selection(args, parser)
     today = args.today or dt.date.today()
+    if args.pdfs and args.command != "preflight":
+        parser.error("PDF paths are taken by the preflight command only")
+    if args.command == "preflight":
+        return _preflight(args, parser)
     if args.command == "check":
         outcome = builder.check(args.root, selection, today, args.strict)
     else:

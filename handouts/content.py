@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from . import yamlio
-from .models import BlockMeta, Catalogue, Clinic, Condition, Kind, Strings, validate
+from . import fonts, yamlio
+from .models import BlockMeta, Catalogue, Clinic, Condition, Kind, Profile, Strings, Variant, validate
 from .problems import BuildError, Problem, relpath
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*\n", re.S)
@@ -52,6 +52,12 @@ class ClinicConfig:
     clinic: Clinic
     folder: Path
     path: str
+    profile: Path          # the ICC file of the clinic's print profile
+
+    def files(self) -> list[Path]:
+        """Every file of the clinic's that a document depends on."""
+        return [self.folder / "clinic.yaml", self.folder / self.clinic.logo, self.folder / self.clinic.print.logo,
+                self.profile]
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,8 @@ class Library:
     catalogue: Catalogue
     kinds: dict[str, Kind]
     kind_paths: dict[str, str]
+    variants: dict[str, Variant]
+    profiles: dict[str, Profile]
     clinics: dict[str, ClinicConfig]
     languages: dict[str, Language]
     problems: tuple[Problem, ...] = field(default=())
@@ -169,20 +177,50 @@ class _Loader:
             else:
                 seen[key] = block
 
-    def clinics(self) -> dict[str, ClinicConfig]:
+    def mapping(self, model: type[M], file: Path, what: str) -> dict[str, M]:
+        """A YAML file whose top level maps names to `model` entries."""
+        data = self.yaml_file(file)
+        if not isinstance(data, dict):
+            self.problems.append(Problem(self.show(file), 1, f"{what}: expected a mapping of names", "schema"))
+            return {}
+        found: dict[str, M] = {}
+        for name, item in data.items():
+            value, problems = validate(model, item, self.show(file), data.lines[name], f"{what} '{name}'")
+            self.problems.extend(problems)
+            if value is not None:
+                found[name] = value
+        return found
+
+    def clinics(self, profiles: dict[str, Profile]) -> dict[str, ClinicConfig]:
         clinics: dict[str, ClinicConfig] = {}
         for file in sorted((self.content / "clinics").glob("*/clinic.yaml")):
             clinic = self.model_file(Clinic, file, "clinic")
             if clinic is None:
                 continue
-            logo = file.parent / clinic.logo
-            if not logo.is_file() or logo.parent != file.parent:
-                line = yamlio.line_of(self.yaml_file(file), ("logo",), 1)
-                self.problems.append(Problem(self.show(file), line,
-                                             f"clinic: logo '{clinic.logo}' is not a file in {self.show(file.parent)}",
+            data = self.yaml_file(file)
+            before = len(self.problems)
+            for key, name in (("logo", clinic.logo), ("print.logo", clinic.print.logo)):
+                path = file.parent / name
+                if not path.is_file() or path.parent != file.parent:
+                    self.problems.append(Problem(self.show(file), yamlio.line_of(data, tuple(key.split(".")), 1),
+                                                 f"clinic: '{key}' {name!r} is not a file in "
+                                                 f"{self.show(file.parent)}", "schema"))
+            for key in ("body", "headings"):
+                family = getattr(clinic.fonts, key)
+                if family not in fonts.installed():
+                    self.problems.append(Problem(self.show(file), yamlio.line_of(data, ("fonts", key), 1),
+                                                 f"clinic: font family {family!r} is not bundled (bundled: "
+                                                 f"{', '.join(sorted(fonts.installed()))})", "schema"))
+            profile = profiles.get(clinic.print.profile)
+            if profile is None:
+                self.problems.append(Problem(self.show(file), yamlio.line_of(data, ("print", "profile"), 1),
+                                             f"clinic: print profile {clinic.print.profile!r} is not one of "
+                                             f"{', '.join(sorted(profiles))} (content/profiles/profiles.yaml)",
                                              "schema"))
+            if len(self.problems) > before or profile is None:
                 continue
-            clinics[file.parent.name] = ClinicConfig(file.parent.name, clinic, file.parent, self.show(file))
+            clinics[file.parent.name] = ClinicConfig(file.parent.name, clinic, file.parent, self.show(file),
+                                                     self.content / "profiles" / profile.file)
         if not clinics and not self.problems:
             self.problems.append(Problem(self.show(self.content / "clinics"), 1, "no clinic is configured", "catalogue"))
         return clinics
@@ -208,10 +246,21 @@ def load(root: Path) -> Library:
         kind = loader.model_file(Kind, file, "kind")
         if kind:
             kinds[kid] = kind
-    clinics = loader.clinics()
+    variants = loader.mapping(Variant, root / "templates" / "variants.yaml", "variant")
+    for name in catalogue.variants:
+        if name not in variants:
+            loader.problems.append(Problem("content/catalogue.yaml", 1, f"variant '{name}' is not defined in "
+                                           "templates/variants.yaml", "catalogue"))
+    profiles = loader.mapping(Profile, loader.content / "profiles" / "profiles.yaml", "profile")
+    for name, profile in profiles.items():
+        if not (loader.content / "profiles" / profile.file).is_file():
+            loader.problems.append(Problem("content/profiles/profiles.yaml", 1,
+                                           f"profile '{name}': no file content/profiles/{profile.file}", "schema"))
+    clinics = loader.clinics(profiles)
     languages = {code: loader.language(code, catalogue) for code in catalogue.languages}
     _check_roles(loader, kinds, languages)
-    return Library(root, catalogue, kinds, kind_paths, clinics, languages, tuple(loader.problems))
+    return Library(root, catalogue, kinds, kind_paths, variants, profiles, clinics, languages,
+                   tuple(loader.problems))
 
 
 def _check_roles(loader: _Loader, kinds: dict[str, Kind], languages: dict[str, Language]) -> None:

@@ -31,6 +31,11 @@ def _colour(value: str) -> str:
 Colour = Annotated[str, AfterValidator(_colour)]
 
 
+# Finished page sizes and bleeds, in PDF points.
+PAPER_PT = {"A4": (595.276, 841.89), "letter": (612.0, 792.0)}
+BLEED_PT = {"3mm": 3 * 72 / 25.4, "0.125in": 0.125 * 72}
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -97,6 +102,26 @@ class Colours(Model):
     background: Colour
 
 
+Percent = Annotated[float, Field(ge=0, le=100)]
+CMYK = Annotated[tuple[Percent, Percent, Percent, Percent], Field(description="C, M, Y, K in percent")]
+
+
+class PrintColours(Model):
+    """The clinic's colours in CMYK, as its print shop specifies them (never converted by guesswork)."""
+
+    primary: CMYK
+    accent: CMYK
+    text: CMYK
+    background: CMYK
+
+
+class PrintSettings(Model):
+    profile: Slug                                  # a key of content/profiles/profiles.yaml
+    bleed: Literal["3mm", "0.125in"]
+    logo: Text                                     # the logo drawn in CMYK (device-cmyk fills)
+    colours: PrintColours
+
+
 class Fonts(Model):
     body: Text
     headings: Text
@@ -120,6 +145,31 @@ class Clinic(Model):
     fonts: Fonts
     contact: Contact
     footer: Text
+    document_url: Annotated[str, StringConstraints(pattern=r"^https://[^\s{}]+(\{[a-z]+\}[^\s{}]*)*$")]
+    print: PrintSettings
+
+    @model_validator(mode="after")
+    def _url_fields(self) -> "Clinic":
+        unknown = set(re.findall(r"\{([a-z]+)\}", self.document_url)) - {"language", "condition", "kind"}
+        if unknown:
+            raise ValueError(f"'document_url' may use {{language}}, {{condition}} and {{kind}}, not "
+                             f"{', '.join(sorted(unknown))}")
+        return self
+
+
+class Profile(Model):
+    file: Text
+    description: Text
+    condition: Text          # the output condition identifier a print shop expects, e.g. FOGRA39
+    registry: HttpUrl
+
+
+class Variant(Model):
+    pdf_variant: Literal["pdf/ua-1", "pdf/x-4"]
+    stylesheet: Text | None
+    colour: Literal["rgb", "cmyk"]
+    page_margin_mm: float = Field(gt=0)     # left and right page margins, which the edge band spans
+    min_body_pt: float = 0
 
 
 class Strings(Model):

@@ -1,20 +1,28 @@
-"""Print stage: HTML to PDF with WeasyPrint, with bundled fonts, a locked-down fetcher and stable bytes."""
+"""Print stage: HTML to PDF with WeasyPrint, in each variant, with bundled fonts, a locked-down fetcher and
+stable bytes."""
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import hashlib
 import logging
+import os
+import re
+import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import unquote, urlsplit
 
-import fontpkg
+import pydyf
 import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from .models import Clinic
+from . import fonts
+from .models import Clinic, Profile, Variant
 from .problems import BuildError, Problem
 
 LOGGER = logging.getLogger(__name__)
@@ -47,7 +55,7 @@ class ProjectFetcher(URLFetcher):
 
 
 class _Collector(logging.Handler):
-    """Counts WeasyPrint's warnings and errors while one document is printed."""
+    """Collects WeasyPrint's warnings and errors while one document is printed."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
@@ -68,30 +76,62 @@ def collect_warnings() -> Iterator[_Collector]:
         logger.removeHandler(collector)
 
 
-def font_faces(families: list[str]) -> str:
-    """@font-face rules for bundled font families (installed Python packages, pinned by version)."""
-    rules = []
-    for name in dict.fromkeys(families):
-        family = fontpkg.family(name)
-        for file in family.files:
-            # A variable font is declared once per weight the design uses (regular and bold).
-            weights = [400, 700] if file.variable else [file.weight]
-            for weight in weights:
-                rules.append(f'@font-face {{ font-family: "{family.name}"; src: url("{file.path.as_uri()}"); '
-                             f"font-style: {file.style}; font-weight: {weight}; }}")
-    return "\n".join(rules)
-
-
-def font_files(families: list[str]) -> list[Path]:
-    return [file.path for name in dict.fromkeys(families) for file in fontpkg.family(name).files]
-
-
-def font_folders(families: list[str]) -> list[Path]:
-    return sorted({file.parent for file in font_files(families)})
-
-
 def clinic_families(clinic: Clinic) -> list[str]:
     return [clinic.fonts.body, clinic.fonts.headings]
+
+
+@dataclass(frozen=True)
+class PrintJob:
+    """What the printer needs besides the HTML."""
+
+    html: str
+    families: tuple[str, ...]
+    variant_name: str
+    variant: Variant
+    profile: Profile | None          # the clinic's CMYK profile, for variants in CMYK
+    profile_file: Path | None
+    digest: str                      # of the document's inputs: the PDF identifiers derive from it
+    source: str                      # what messages name
+    created: dt.date                 # from the content's review dates, never the clock
+
+
+def _stable_uuid(digest: str) -> str:
+    return str(uuid.UUID(hex=hashlib.sha256(f"xmp {digest}".encode()).hexdigest()[:32]))
+
+
+# Colours WeasyPrint writes in RGB whatever the stylesheet says (the crop marks): neutral black and white map
+# exactly to CMYK; any other RGB colour is left for the preflight to report.
+_RGB_TO_CMYK = {b"0 0 0 rg": b"0 0 0 1 k", b"0 0 0 RG": b"0 0 0 1 K",
+                b"1 1 1 rg": b"0 0 0 0 k", b"1 1 1 RG": b"0 0 0 0 K"}
+
+
+def _print_finisher(job: PrintJob):
+    """Finish a PDF/X-4 master: a document ID derived from the inputs instead of a random one, the output
+    condition named as print shops expect it, and the marks' neutral RGB made CMYK."""
+
+    def finish(document: weasyprint.document.Document, pdf: pydyf.PDF) -> None:
+        for obj in pdf.objects:
+            if not isinstance(obj, pydyf.Stream):
+                continue
+            if obj.extra.get("Type") == "/Metadata":
+                obj.stream = [re.sub(rb"xmp\.did:[0-9a-f-]{36}", f"xmp.did:{_stable_uuid(job.digest)}".encode(),
+                                     part if isinstance(part, bytes) else str(part).encode())
+                              for part in obj.stream]
+            else:
+                obj.stream = [_RGB_TO_CMYK.get(part, part) if isinstance(part, bytes) else part
+                              for part in obj.stream]
+        if job.profile is not None and job.profile_file is not None:
+            for intent in pdf.catalog.get("OutputIntents", []):
+                intent["OutputConditionIdentifier"] = pydyf.String(job.profile.condition)
+                intent["OutputCondition"] = pydyf.String(job.profile.description)
+                intent["RegistryName"] = pydyf.String(str(job.profile.registry))
+                intent["Info"] = pydyf.String(job.profile.description)
+                # Embed the shipped profile as it is: WeasyPrint re-serialises it through LittleCMS, which
+                # doubles its size and does not give the same bytes every time.
+                number = int(intent["DestOutputProfile"].split()[0])
+                pdf.objects[number].stream = [job.profile_file.read_bytes()]
+
+    return finish
 
 
 class Printer:
@@ -100,45 +140,57 @@ class Printer:
     def __init__(self, root: Path, families: list[str]):
         self.root = root
         self.templates = root / "templates"
-        allowed = (root / "content", self.templates, *font_folders(families))
+        allowed = (root / "content", self.templates, *fonts.folders(families))
         self.fetcher = ProjectFetcher(allowed)
         self.font_config = FontConfiguration()
-        self._stylesheets: dict[tuple[str, ...], list[weasyprint.CSS]] = {}
+        self._stylesheets: dict[tuple, tuple[list[weasyprint.CSS], dict]] = {}
 
-    def stylesheets(self, families: list[str]) -> list[weasyprint.CSS]:
-        key = tuple(families)
+    def _css(self, **kwargs) -> weasyprint.CSS:
+        return weasyprint.CSS(font_config=self.font_config, url_fetcher=self.fetcher, **kwargs)
+
+    def stylesheets(self, job: PrintJob) -> tuple[list[weasyprint.CSS], dict]:
+        """Parsed stylesheets and colour profiles for a combination of fonts, variant and profile; cached."""
+        key = (job.families, job.variant.stylesheet, job.profile_file if job.variant.colour == "cmyk" else None)
         if key not in self._stylesheets:
+            profiles: dict = {}
             with collect_warnings() as warnings:
-                sheets = [
-                    weasyprint.CSS(string=font_faces(families), font_config=self.font_config,
-                                   url_fetcher=self.fetcher),
-                    weasyprint.CSS(filename=str(self.templates / "print.css"), font_config=self.font_config,
-                                   url_fetcher=self.fetcher),
-                ]
+                sheets = [self._css(string=fonts.font_faces(list(job.families))),
+                          self._css(filename=str(self.templates / "print.css"))]
+                if job.variant.stylesheet:
+                    sheets.append(self._css(filename=str(self.templates / job.variant.stylesheet)))
+                if key[2] is not None:
+                    sheets.append(self._css(color_profiles=profiles, string=(
+                        f'@color-profile device-cmyk {{ src: url("{key[2].resolve().as_uri()}"); '
+                        "components: cyan, magenta, yellow, black }")))
             if warnings.messages:
-                raise BuildError([Problem("templates/print.css", 1, f"stylesheet or fonts: {m}", "weasyprint")
-                                  for m in warnings.messages])
-            self._stylesheets[key] = sheets
+                raise BuildError([Problem("templates/print.css", 1, f"stylesheet, fonts or profile: {m}",
+                                          "weasyprint") for m in warnings.messages])
+            self._stylesheets[key] = (sheets, profiles)
         return self._stylesheets[key]
 
-    def write(self, html: str, families: list[str], identifier: str, source: str) -> tuple[bytes, int]:
-        """Print `html` to PDF bytes. Any warning, refused fetch or attachment is an error naming `source`."""
-        stylesheets = self.stylesheets(families)
+    def write(self, job: PrintJob) -> tuple[bytes, int]:
+        """Print to PDF bytes and the page count. Any warning, refused fetch or attachment is an error."""
+        stylesheets, profiles = self.stylesheets(job)
         self.fetcher.refused.clear()
+        # fontTools stamps the time into the fonts it writes (WeasyPrint uses it to make a variable font static)
+        # unless SOURCE_DATE_EPOCH is set: use the document's own date.
+        os.environ["SOURCE_DATE_EPOCH"] = str(calendar.timegm(job.created.timetuple()))
         with collect_warnings() as warnings:
-            document = weasyprint.HTML(string=html, base_url=self.templates.as_uri() + "/",
+            document = weasyprint.HTML(string=job.html, base_url=self.templates.as_uri() + "/",
                                        url_fetcher=self.fetcher)
-            attachments = [el for el in document.etree_element.iter()
-                           if "attachment" in (el.get("rel") or "").split()]
-            if attachments:
-                raise BuildError([Problem(source, 1, "attachments are not allowed in a handout", "fetch")])
-            rendered = document.render(stylesheets=stylesheets, font_config=self.font_config, pdf_tags=True)
+            if any("attachment" in (el.get("rel") or "").split() for el in document.etree_element.iter()):
+                raise BuildError([Problem(job.source, 1, "attachments are not allowed in a handout", "fetch")])
+            cmyk = job.variant.colour == "cmyk"
+            rendered = document.render(stylesheets=stylesheets, font_config=self.font_config,
+                                       color_profiles=profiles if cmyk else None,
+                                       pdf_variant=job.variant.pdf_variant)
             pdf = rendered.write_pdf(
-                pdf_identifier=hashlib.sha256(identifier.encode()).hexdigest()[:32].encode(),
-                pdf_tags=True,
+                pdf_identifier=hashlib.sha256(f"id {job.digest}".encode()).hexdigest()[:32].encode(),
+                pdf_variant=job.variant.pdf_variant,
+                finisher=_print_finisher(job) if cmyk else None,
             )
-        problems = [Problem(source, 1, f"refused fetch: {url}", "fetch") for url in self.fetcher.refused]
-        problems += [Problem(source, 1, f"WeasyPrint: {m}", "weasyprint") for m in warnings.messages
+        problems = [Problem(job.source, 1, f"refused fetch: {url}", "fetch") for url in self.fetcher.refused]
+        problems += [Problem(job.source, 1, f"WeasyPrint: {m}", "weasyprint") for m in warnings.messages
                      if not any(url in m for url in self.fetcher.refused)]
         if problems:
             raise BuildError(problems)

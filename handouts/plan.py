@@ -107,10 +107,6 @@ def select_block(library: Library, language: str, condition: str, role: str,
     return None, []
 
 
-def _clinic_files(clinic: ClinicConfig) -> list[Path]:
-    return [clinic.folder / "clinic.yaml", clinic.folder / clinic.clinic.logo]
-
-
 def _matches(selection: Selection, clinic: str, language: str, condition: str, kind: str, variant: str) -> bool:
     wanted = (selection.clinic, selection.language, selection.condition, selection.kind, selection.variant)
     return all(w in (None, v) for w, v in zip(wanted, (clinic, language, condition, kind, variant)))
@@ -174,7 +170,7 @@ def _plan_one(library: Library, errors_by_path: dict[str, list[Problem]], clinic
             continue
         problems += errors_by_path.get(block.path, [])
         sections.append(Section(spec.role, block))
-    inputs = {library.root / p for p in fixed} | set(_clinic_files(clinic)) | {s.block.file for s in sections}
+    inputs = {library.root / p for p in fixed} | set(clinic.files()) | {s.block.file for s in sections}
     job = Job(clinic, language, condition_id, condition, kind_id, kind, variant, tuple(sections),
               tuple(sorted(inputs)) + shared_inputs)
     return job, problems

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+import segno
+from markupsafe import Markup, escape
 
 from . import markdown_ext
 from .content import Library
-from .models import Strings
+from .models import BLEED_PT, Strings
 from .plan import Job
 from .problems import BuildError, Problem, relpath
 
@@ -44,6 +45,31 @@ class Patient:
 def format_date(value: dt.date, strings: Strings, country: str) -> str:
     pattern = strings.date_formats.get(country, strings.date_formats["default"])
     return pattern.format(day=value.day, month=strings.months[value.month - 1], year=value.year)
+
+
+def qr_svg(url: str, colour: str, size_mm: float) -> Markup:
+    """The URL as a QR code in vector form: segno encodes it, each dark run becomes a rectangle of one path."""
+    code = segno.make(url, error="m")
+    rows = list(code.matrix_iter(scale=1, border=0))
+    runs = []
+    for y, row in enumerate(rows):
+        x = 0
+        while x < len(row):
+            if row[x]:
+                start = x
+                while x < len(row) and row[x]:
+                    x += 1
+                runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
+            else:
+                x += 1
+    n = len(rows)
+    return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" class="qr" viewBox="0 0 {n} {n}" '
+                  f'width="{size_mm}mm" height="{size_mm}mm" role="img">'
+                  f'<title>QR code: {escape(url)}</title><path fill="{escape(colour)}" d="{"".join(runs)}"/></svg>')
+
+
+def cmyk(values: tuple[float, float, float, float]) -> str:
+    return "device-cmyk(" + " ".join(f"{v / 100:.3g}" for v in values) + ")"
 
 
 def css_string(value: str) -> Markup:
@@ -94,11 +120,21 @@ class Renderer:
                 sources.setdefault(str(source.url), source)
         s = strings.model_dump()
         title = s[job.kind.title].format(condition=job.condition.name)
+        variant = library.variants[job.variant]
+        in_cmyk = variant.colour == "cmyk"
+        colours = ({k: cmyk(v) for k, v in clinic.print.colours} if in_cmyk else dict(clinic.colours))
+        url = clinic.document_url.format(language=job.language, condition=job.condition_id, kind=job.kind_id)
         return {
             "lang": job.language,
             "s": s,
             "clinic": clinic,
-            "logo_url": (job.clinic.folder / clinic.logo).resolve().as_uri(),
+            "variant": {"name": job.variant, "colour": variant.colour,
+                        "bleed": clinic.print.bleed, "bleed_mm": BLEED_PT[clinic.print.bleed] * 25.4 / 72 if in_cmyk else 0,
+                        "page_margin_mm": variant.page_margin_mm},
+            "colours": colours,
+            "document_url": url,
+            "qr": qr_svg(url, colours["text"], 24),
+            "logo_url": (job.clinic.folder / (clinic.print.logo if in_cmyk else clinic.logo)).resolve().as_uri(),
             "document": {
                 "title": title,
                 "kind": job.kind_id,

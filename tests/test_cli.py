@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT
 
-ALL_UK_ACNE = ["--clinic", "fennick-street-uk", "--condition", "acne-scars"]
+ALL_UK_ACNE = ["--clinic", "fennick-street-uk", "--condition", "acne-scars", "--variant", "screen"]
 
 
 def run(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -64,7 +64,7 @@ def test_build_selection_and_manifest(project: Path) -> None:
 
 
 def test_broken_block_fails_only_its_documents_and_keeps_the_last_good_pdf(project: Path) -> None:
-    assert run(project, "--clinic", "fennick-street-uk").returncode == 0
+    assert run(project, "--clinic", "fennick-street-uk", "--variant", "screen").returncode == 0
     output = project / "output/fennick-street-uk/en"
     before = {p.name: p.read_bytes() for p in output.glob("*.pdf")}
     assert len(before) == 10
@@ -72,7 +72,7 @@ def test_broken_block_fails_only_its_documents_and_keeps_the_last_good_pdf(proje
     line = break_block(project, "content/en/acne-scars/evidence.md")     # used by the consent sheet only
     (project / "content/en/burns-wounds/condition-overview.md").write_text(
         (project / "content/en/burns-wounds/condition-overview.md").read_text() + "\nA new sentence.\n")
-    result = run(project, "--clinic", "fennick-street-uk")
+    result = run(project, "--clinic", "fennick-street-uk", "--variant", "screen")
 
     assert result.returncode == 1
     assert f"content/en/acne-scars/evidence.md:{line}:" in result.stderr
@@ -90,7 +90,7 @@ def test_missing_required_block_fails_the_documents_needing_it(project: Path) ->
     result = run(project, "check")
     assert result.returncode == 1
     assert "content/kinds/consent.yaml" in result.stderr and "no block fills role 'costs'" in result.stderr
-    built = run(project, "--clinic", "cedar-hollow-us", "--condition", "acne-scars")
+    built = run(project, "--clinic", "cedar-hollow-us", "--condition", "acne-scars", "--variant", "screen")
     assert built.returncode == 1
     assert (project / "output/cedar-hollow-us/en/acne-scars-leaflet-screen.pdf").is_file()
     assert not (project / "output/cedar-hollow-us/en/acne-scars-consent-screen.pdf").exists()
@@ -118,7 +118,7 @@ def test_patient_details_fill_the_consent_sheet(project: Path) -> None:
     patient = project / "patient.yaml"
     patient.write_text("name: Alex Example\ndate_of_birth: 1980-02-03\nclinician: Dr A. Sample\n")
     result = run(project, "--clinic", "fennick-street-uk", "--condition", "acne-scars", "--kind", "consent",
-                 "--patient", str(patient))
+                 "--variant", "screen", "--patient", str(patient))
     assert result.returncode == 0, result.stderr
     from helpers import text
     assert not (project / "output/fennick-street-uk/en/acne-scars-consent-screen.pdf").exists()

@@ -42,8 +42,8 @@ def _build_with_body(project: Path, tmp_path: Path, body: str) -> builder.Outcom
     text = block.read_text()
     head, rest = text.split("\n---\n", 1)
     block.write_text(f"{head}\n---\n{body}\n\n{rest}")
-    return builder.build(project, tmp_path / "out", Selection("fennick-street-uk", "en", "acne-scars", "leaflet"),
-                         TODAY)
+    return builder.build(project, tmp_path / "out", Selection("fennick-street-uk", "en", "acne-scars", "leaflet",
+                                                                     "screen"), TODAY)
 
 
 @pytest.mark.parametrize("body, expected", [
@@ -63,5 +63,5 @@ def test_refused_or_missing_files_fail_the_document_naming_the_block(project: Pa
 
 
 def test_attachments_are_refused(project: Path, tmp_path: Path) -> None:
-    outcome = _build_with_body(project, tmp_path, '<a rel="attachment" href="possible-benefits.md">notes</a>')
+    outcome = _build_with_body(project, tmp_path, '<a rel="attachment" href="https://www.nhs.uk/">notes</a>')
     assert outcome.failed and any("attachments are not allowed" in p.message for p in outcome.problems)

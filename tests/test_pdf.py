@@ -16,6 +16,7 @@ from helpers import pdffonts, text
 
 CONDITIONS = ["acne-scars", "wrinkles-ageing-skin", "burns-wounds", "inflammatory-conditions",
               "pigmentation-disorders"]
+VARIANTS = ("print", "screen", "large-print")
 CLINICS = {"fennick-street-uk": ("Fennick Street Skin Clinic", (595.28, 841.89)),     # A4 in points
            "cedar-hollow-us": ("Cedar Hollow Dermatology", (612.0, 792.0))}           # US Letter
 
@@ -23,21 +24,21 @@ CLINICS = {"fennick-street-uk": ("Fennick Street Skin Clinic", (595.28, 841.89))
 def test_full_build_succeeds(built: Built) -> None:
     assert built.outcome.problems == []
     assert built.outcome.failed == []
-    assert len(built.outcome.built) == 2 * 5 * 2
+    assert len(built.outcome.built) == 2 * 5 * 2 * 3
 
 
 def test_manifest_lists_every_document(built: Built) -> None:
     manifest = json.loads((built.output / "manifest.json").read_text())
     docs = {d["path"]: d for d in manifest["documents"]}
-    expected = {f"{clinic}/en/{condition}-{kind}-screen.pdf"
-                for clinic in CLINICS for condition in CONDITIONS for kind in ("leaflet", "consent")}
+    expected = {f"{clinic}/en/{condition}-{kind}-{variant}.pdf" for clinic in CLINICS for condition in CONDITIONS
+                for kind in ("leaflet", "consent") for variant in VARIANTS}
     assert set(docs) == expected
     for path, doc in docs.items():
         pdf = built.output / path
         assert len(PdfReader(pdf).pages) == doc["pages"] >= 2
         assert re.fullmatch(r"[0-9a-f]{64}", doc["sha256"]) and re.fullmatch(r"[0-9a-f]{64}", doc["inputs_digest"])
         assert (doc["clinic"], doc["condition"], doc["kind"], doc["variant"]) == tuple(
-            re.match(r"([^/]+)/en/(.+)-(leaflet|consent)-(screen)\.pdf", path).groups())
+            re.match(r"([^/]+)/en/(.+)-(leaflet|consent)-(screen|print|large-print)\.pdf", path).groups())
 
 
 @pytest.mark.parametrize("clinic", CLINICS)
@@ -49,10 +50,11 @@ def test_pdf_text_pages_and_paper(built: Built, clinic: str, kind: str) -> None:
     for page in reader.pages:
         assert float(page.mediabox.width) == pytest.approx(width, abs=0.1)
         assert float(page.mediabox.height) == pytest.approx(height, abs=0.1)
+    assert reader.trailer["/Root"]["/Lang"] == ("en-GB" if clinic.endswith("uk") else "en-US")
     words = " ".join(text(pdf).split())
     assert name in words
-    assert reader.metadata.title == ("Stem cell treatment for Acne scars" if kind == "leaflet"
-                                     else "Consent information: stem cell treatment for Acne scars")
+    assert reader.metadata.title == ("Acne scars: stem cell treatment" if kind == "leaflet"
+                                     else "Acne scars: consent information for stem cell treatment")
     pages = len(reader.pages)
     assert f"Page {pages} of {pages}" in words
     for heading in (["What MSC treatment is", "Risks and side effects", "Where this information comes from"]
@@ -63,7 +65,7 @@ def test_pdf_text_pages_and_paper(built: Built, clinic: str, kind: str) -> None:
 
 def test_consent_sheet_names_the_leaflet_version_and_has_blank_patient_lines(built: Built) -> None:
     words = " ".join(text(built.output / "cedar-hollow-us/en/burns-wounds-consent-screen.pdf").split())
-    assert "Leaflet given Stem cell treatment for Burns and wounds, version 1.0" in words
+    assert "Leaflet given Burns and wounds: stem cell treatment, version 1.0" in words
     assert "Patient name Date of birth" in words      # labels with blank lines, no values
 
 
@@ -75,7 +77,7 @@ def test_us_and_uk_get_their_own_regulatory_block(built: Built) -> None:
 
 
 def test_every_font_is_embedded(built: Built) -> None:
-    for pdf in sorted(built.output.rglob("*.pdf"))[:4]:
+    for pdf in sorted(built.output.rglob("acne-scars-*.pdf")):
         rows = pdffonts(pdf)
         assert rows, pdf
         assert all(row["emb"] == "yes" for row in rows), rows
@@ -85,15 +87,58 @@ def test_every_font_is_embedded(built: Built) -> None:
 def test_two_builds_give_identical_bytes(built: Built, tmp_path: Path) -> None:
     again = builder.build(ROOT, tmp_path, Selection(clinic="fennick-street-uk", condition="burns-wounds"), TODAY)
     assert again.ok
+    assert {re.search(r"-(print|screen|large-print)\.pdf$", p).group(1) for p in again.built} == set(VARIANTS)
+    assert len(again.built) == 6
     for path in again.built:
         assert (tmp_path / path).read_bytes() == (built.output / path).read_bytes(), path
 
 
 def test_pdf_dates_come_from_the_content_not_the_clock(built: Built) -> None:
-    _, plan, _ = builder.prepare(ROOT, Selection("fennick-street-uk", "en", "acne-scars", "leaflet", "screen"),
+    _, plan, _ = builder.prepare(ROOT, Selection("fennick-street-uk", "en", "acne-scars", "leaflet", "print"),
                                  TODAY, strict=False)
     job = plan.jobs[0]
     info = PdfReader(built.output / job.output).metadata
     newest = max(s.block.meta.last_reviewed for s in job.sections)
     assert info["/CreationDate"].startswith("D:" + job.last_reviewed.strftime("%Y%m%d"))
     assert info["/ModDate"].startswith("D:" + newest.strftime("%Y%m%d"))
+
+
+@pytest.mark.parametrize("clinic, bleed", [("fennick-street-uk", 3 / 25.4 * 72), ("cedar-hollow-us", 0.125 * 72)])
+def test_print_master_boxes_with_poppler(built: Built, clinic: str, bleed: float) -> None:
+    """pdfinfo -box (poppler) agrees: TrimBox is the finished size, BleedBox is trim plus bleed."""
+    import subprocess
+    _, (width, height) = CLINICS[clinic]
+    pdf = built.output / clinic / "en/acne-scars-leaflet-print.pdf"
+    out = subprocess.run(["pdfinfo", "-box", str(pdf)], check=True, capture_output=True, text=True).stdout
+    boxes = {line.split(":")[0]: [float(v) for v in line.split(":")[1].split()]
+             for line in out.splitlines() if line.split(":")[0].endswith("Box")}
+    assert boxes["TrimBox"] == pytest.approx([0, 0, width, height], abs=0.01)
+    assert boxes["BleedBox"] == pytest.approx([-bleed, -bleed, width + bleed, height + bleed], abs=0.01)
+    assert boxes["MediaBox"] == pytest.approx(boxes["BleedBox"], abs=0.01)
+
+
+def test_print_master_has_a_cmyk_output_intent(built: Built) -> None:
+    import pikepdf
+    with pikepdf.open(built.output / "fennick-street-uk/en/acne-scars-consent-print.pdf") as pdf:
+        intent = pdf.Root.OutputIntents[0]
+        assert intent.S == "/GTS_PDFX" and str(intent.OutputConditionIdentifier) == "FOGRA39"
+        assert int(intent.DestOutputProfile.N) == 4
+        assert intent.DestOutputProfile.read_bytes() == (ROOT / "content/profiles/fogra39.icc").read_bytes()
+        xmp = pdf.open_metadata()
+        assert xmp["pdfx:GTS_PDFXVersion"] == "PDF/X-4"
+
+
+@pytest.mark.parametrize("variant", ["screen", "large-print"])
+def test_screen_and_large_print_are_tagged_with_language_and_title(built: Built, variant: str) -> None:
+    import pikepdf
+    with pikepdf.open(built.output / f"cedar-hollow-us/en/vitiligo-leaflet-{variant}.pdf".replace(
+            "vitiligo", "pigmentation-disorders")) as pdf:
+        assert "/StructTreeRoot" in pdf.Root and pdf.Root.MarkInfo.Marked
+        assert str(pdf.Root.Lang) == "en-US"
+        assert pdf.Root.ViewerPreferences.DisplayDocTitle
+        assert "/Outlines" in pdf.Root           # bookmarks from headings
+
+
+def test_leaflet_has_a_qr_code_with_its_url_printed(built: Built) -> None:
+    words = " ".join(text(built.output / "fennick-street-uk/en/acne-scars-leaflet-screen.pdf").split())
+    assert "https://fennick-street.example/handouts/en/acne-scars-leaflet" in words

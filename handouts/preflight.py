@@ -1,0 +1,583 @@
+"""Preflight of finished PDFs: what a print shop and an accessibility check look for, read with pikepdf alone.
+
+The checks read the PDF as it is, not how it was made, so they hold for any producer. Every variant must be
+unencrypted, free of JavaScript and have every font embedded. A print master must also have its TrimBox and
+BleedBox right, a PDF/X output intent with an embedded CMYK profile, no DeviceRGB colour and no RGB or
+low-resolution images. A screen or large-print copy must be tagged, with a language, a displayed title, alternative
+text on every figure and no crop marks or bleed; a large-print copy's body text must be large enough.
+
+Content streams are read with the graphics state tracked through q/Q/cm, into Form XObjects and tiling patterns
+(WeasyPrint draws backgrounds as tiling patterns and its crop marks as a Form XObject).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, deque
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import pikepdf
+from pikepdf import Array, Dictionary, Matrix, Name, Object, Page, Pdf, Stream
+
+VARIANTS = ("print", "screen", "large-print")
+TOLERANCE = 0.5            # points, for page boxes
+MM_PER_INCH = 25.4
+POINTS_PER_INCH = 72.0
+IDENTITY = (1, 0, 0, 1, 0, 0)
+
+Box = tuple[float, float, float, float]
+Issue = tuple[int | None, str, str]             # page (1-based, None for the document), rule, message
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What a PDF of one variant should be."""
+
+    variant: str                 # "print", "screen" or "large-print"
+    trim: tuple[float, float]    # finished page size in PDF points (width, height)
+    bleed: float = 0.0           # bleed in points on each side
+    min_ppi: float = 300.0       # print images
+    min_body_pt: float = 0.0     # large-print: the most common text size must be at least this
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown variant {self.variant!r}: expected one of {', '.join(VARIANTS)}")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong with one PDF, on one page or for the whole document."""
+
+    document: str
+    page: int | None
+    rule: str
+    message: str
+
+    def format(self) -> str:
+        where = f"page {self.page}: " if self.page is not None else ""
+        return f"{self.document}: {where}{self.rule}: {self.message}"
+
+
+def preflight(pdf: Path, expect: Expectation, shown_as: str | None = None) -> list[Finding]:
+    """Every finding for `pdf` against `expect`, document-level first then by page, each once; [] if it passes."""
+    document = shown_as if shown_as is not None else str(pdf)
+    try:
+        opened = pikepdf.open(pdf)
+    except pikepdf.PasswordError:
+        return [Finding(document, None, "encryption", "encrypted with a user password: nothing else could be checked")]
+    except pikepdf.PdfError as error:
+        return [Finding(document, None, "structure", f"not a readable PDF: {error}")]
+    with opened:
+        context = _Context(opened, expect)
+        issues = [issue for check in _checks(expect.variant) for issue in check(context)]
+    issues.sort(key=lambda issue: issue[0] or 0)
+    return list(dict.fromkeys(Finding(document, page, rule, message) for page, rule, message in issues))
+
+
+# --- reading content streams -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """An image as drawn: its pixels, its colour space and the matrix that maps its unit square onto the page."""
+
+    label: str
+    width: int
+    height: int
+    colour: str
+    ctm: Matrix
+
+    def size_mm(self) -> tuple[float, float]:
+        a, b, c, d, _, _ = self.ctm.shorthand
+        return (math.hypot(a, b) / POINTS_PER_INCH * MM_PER_INCH, math.hypot(c, d) / POINTS_PER_INCH * MM_PER_INCH)
+
+    def ppi(self) -> float:
+        """Effective resolution: the lower of the horizontal and vertical pixels per inch at the placed size."""
+        width_mm, height_mm = self.size_mm()
+        if width_mm == 0 or height_mm == 0:
+            return math.inf
+        return min(self.width / (width_mm / MM_PER_INCH), self.height / (height_mm / MM_PER_INCH))
+
+
+@dataclass
+class _Scan:
+    """What one page draws: colour spaces set for vector painting, images, and characters by text size."""
+
+    colours: set[str] = field(default_factory=set)
+    images: list[_Placed] = field(default_factory=list)
+    text: Counter[float] = field(default_factory=Counter)
+
+
+@dataclass
+class _Graphics:
+    """The parts of the graphics state the checks need."""
+
+    ctm: Matrix
+    font: Dictionary | None = None
+    size: float = 0.0
+
+
+@dataclass
+class _Frame:
+    """One content stream being read: its resources, its default space, the graphics state and its stack."""
+
+    resources: Dictionary
+    base: Matrix
+    state: _Graphics
+    saved: list[_Graphics] = field(default_factory=list)
+    text_matrix: Matrix = field(default_factory=Matrix)
+
+
+DEVICE_COLOURS = {"rg": "DeviceRGB", "RG": "DeviceRGB", "k": "DeviceCMYK", "K": "DeviceCMYK",
+                  "g": "DeviceGray", "G": "DeviceGray"}
+ICC_COMPONENTS = {1: "Gray", 3: "RGB", 4: "CMYK"}
+
+
+class _Scanner:
+    """Reads one page's content, following Form XObjects and tiling patterns, into a `_Scan`."""
+
+    def __init__(self) -> None:
+        self.scan = _Scan()
+        self.active: set[tuple[int, int]] = set()     # forms and patterns being read, against cycles
+        self.handlers: dict[str, Callable[[_Frame, list], None]] = {
+            "q": self._save, "Q": self._restore, "cm": self._concat, "BT": self._begin_text,
+            "Tm": self._text_matrix, "Tf": self._font, "Tj": self._show, "'": self._show, '"': self._show,
+            "TJ": self._show_array, "cs": self._colour_space, "CS": self._colour_space, "scn": self._pattern,
+            "SCN": self._pattern, "sh": self._shading, "Do": self._draw,
+            **{op: self._device_colour(name) for op, name in DEVICE_COLOURS.items()},
+        }
+
+    def read(self, content: Object | Page, resources: Dictionary, ctm: Matrix) -> None:
+        frame = _Frame(resources, ctm, _Graphics(ctm))
+        for instruction in pikepdf.parse_content_stream(content):
+            if isinstance(instruction, pikepdf.ContentStreamInlineImage):
+                self._place("inline image", instruction.iimage.obj, frame)
+                continue
+            handler = self.handlers.get(str(instruction.operator))
+            if handler:
+                handler(frame, list(instruction.operands))
+
+    def _save(self, frame: _Frame, operands: list) -> None:
+        frame.saved.append(replace(frame.state))
+
+    def _restore(self, frame: _Frame, operands: list) -> None:
+        if frame.saved:
+            frame.state = frame.saved.pop()
+
+    def _concat(self, frame: _Frame, operands: list) -> None:
+        frame.state.ctm = _matrix(operands) @ frame.state.ctm
+
+    def _begin_text(self, frame: _Frame, operands: list) -> None:
+        frame.text_matrix = Matrix()
+
+    def _text_matrix(self, frame: _Frame, operands: list) -> None:
+        frame.text_matrix = _matrix(operands)
+
+    def _font(self, frame: _Frame, operands: list) -> None:
+        name, size = operands
+        frame.state.font = _resource(frame.resources, "/Font", name)
+        frame.state.size = float(size)
+
+    def _show(self, frame: _Frame, operands: list) -> None:
+        self._count(frame, bytes(operands[-1]))
+
+    def _show_array(self, frame: _Frame, operands: list) -> None:
+        for item in operands[0]:
+            if isinstance(item, pikepdf.String):
+                self._count(frame, bytes(item))
+
+    def _count(self, frame: _Frame, shown: bytes) -> None:
+        """Add the characters of one shown string at their size on the page (font size times text and CTM scale)."""
+        _, _, c, d, _, _ = (frame.text_matrix @ frame.state.ctm).shorthand
+        size = round(abs(frame.state.size) * math.hypot(c, d), 1)
+        font = frame.state.font
+        per_character = 2 if font is not None and font.get("/Subtype") == "/Type0" else 1
+        self.scan.text[size] += len(shown) // per_character
+
+    def _device_colour(self, name: str) -> Callable[[_Frame, list], None]:
+        def handler(frame: _Frame, operands: list) -> None:
+            self.scan.colours.add(name)
+        return handler
+
+    def _colour_space(self, frame: _Frame, operands: list) -> None:
+        self.scan.colours.add(_colour_name(operands[0], frame.resources))
+
+    def _pattern(self, frame: _Frame, operands: list) -> None:
+        if not operands or not isinstance(operands[-1], Name):
+            return
+        pattern = _resource(frame.resources, "/Pattern", operands[-1])
+        if isinstance(pattern, Stream):          # tiling: its own content, in the stream's default space
+            ctm = _matrix(pattern.get("/Matrix", IDENTITY)) @ frame.base
+            self._enter(pattern, pattern.get("/Resources", Dictionary()), ctm)
+        elif isinstance(pattern, Dictionary) and "/Shading" in pattern:
+            self.scan.colours.add(_colour_name(pattern.Shading.get("/ColorSpace"), frame.resources))
+
+    def _shading(self, frame: _Frame, operands: list) -> None:
+        shading = _resource(frame.resources, "/Shading", operands[0])
+        if shading is not None:
+            self.scan.colours.add(_colour_name(shading.get("/ColorSpace"), frame.resources))
+
+    def _draw(self, frame: _Frame, operands: list) -> None:
+        xobject = _resource(frame.resources, "/XObject", operands[0])
+        if not isinstance(xobject, Stream):
+            return
+        if xobject.get("/Subtype") == "/Image":
+            self._place(str(operands[0]), xobject.stream_dict, frame)
+        elif xobject.get("/Subtype") == "/Form":
+            ctm = _matrix(xobject.get("/Matrix", IDENTITY)) @ frame.state.ctm
+            self._enter(xobject, xobject.get("/Resources", frame.resources), ctm)
+
+    def _enter(self, stream: Stream, resources: Dictionary, ctm: Matrix) -> None:
+        """Read a form or a tiling pattern, once at a time (a form that draws itself is not followed)."""
+        key = stream.objgen
+        if key in self.active:
+            return
+        self.active.add(key)
+        try:
+            self.read(stream, resources, ctm)
+        finally:
+            self.active.discard(key)
+
+    def _place(self, label: str, image: Dictionary, frame: _Frame) -> None:
+        colour = "stencil mask" if image.get("/ImageMask") else _colour_name(image.get("/ColorSpace"), frame.resources)
+        self.scan.images.append(_Placed(label, int(image.Width), int(image.Height), colour, frame.state.ctm))
+
+
+def _matrix(values: Iterable) -> Matrix:
+    return Matrix(*(float(v) for v in values))
+
+
+def _resource(resources: Dictionary, kind: str, name: Object) -> Object | None:
+    group = resources.get(kind)
+    return group.get(name) if isinstance(group, Dictionary) else None
+
+
+def _colour_name(space: Object | None, resources: Dictionary) -> str:
+    """A readable name for a colour space: DeviceRGB, ICCBased CMYK, Indexed DeviceRGB, Separation..."""
+    if isinstance(space, Name):
+        named = _resource(resources, "/ColorSpace", space)
+        if isinstance(named, Array):
+            return _colour_name(named, resources)
+        return str(named if isinstance(named, Name) else space)[1:]
+    if isinstance(space, Array) and len(space) > 0:
+        family = str(space[0])[1:]
+        if family == "ICCBased":
+            components = int(space[1].get("/N", 0))
+            return f"ICCBased {ICC_COMPONENTS.get(components, f'{components}-component')}"
+        if family == "Indexed":
+            return f"Indexed {_colour_name(space[1], resources)}"
+        return family
+    return "unknown"
+
+
+def _inherited(page: Dictionary, key: str) -> Object | None:
+    """A page attribute that may be set on the page or on an ancestor in the page tree."""
+    node: Object | None = page
+    for _ in range(64):
+        if not isinstance(node, Dictionary):
+            return None
+        if key in node:
+            return node[key]
+        node = node.get("/Parent")
+    return None
+
+
+def _page_resources(page: Page) -> Dictionary:
+    resources = _inherited(page.obj, "/Resources")
+    return resources if isinstance(resources, Dictionary) else Dictionary()
+
+
+def _scan_page(page: Page) -> _Scan:
+    scanner = _Scanner()
+    scanner.read(page, _page_resources(page), Matrix())
+    return scanner.scan
+
+
+# --- context shared by the checks ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    pdf: Pdf
+    expect: Expectation
+
+    @cached_property
+    def scans(self) -> list[_Scan]:
+        """Each page's content, read once and shared by the checks that need it."""
+        return [_scan_page(page) for page in self.pdf.pages]
+
+    def pages(self) -> Iterator[tuple[int, Page]]:
+        return enumerate(self.pdf.pages, 1)
+
+
+Check = Callable[[_Context], Iterable[Issue]]
+
+
+# --- every variant ------------------------------------------------------------------------------------------
+
+
+def _encryption(context: _Context) -> Iterator[Issue]:
+    if context.pdf.is_encrypted:
+        info = context.pdf.encryption
+        yield None, "encryption", f"encrypted (revision {info.R}, {info.bits}-bit key): it must be an open file"
+
+
+def _javascript(context: _Context) -> Iterator[Issue]:
+    names = context.pdf.Root.get("/Names")
+    if isinstance(names, Dictionary) and "/JavaScript" in names:
+        yield None, "javascript", "document-level scripts (/Names /JavaScript)"
+    for number, where, dictionary in _dictionaries(context.pdf):
+        if dictionary.get("/S") == "/JavaScript" or "/JS" in dictionary:
+            yield number, "javascript", f"JavaScript action at {where}"
+        if "/AA" in dictionary:
+            yield number, "javascript", f"additional actions (/AA) at {where}"
+
+
+def _dictionaries(pdf: Pdf) -> Iterator[tuple[int | None, str, Dictionary]]:
+    """Every dictionary reachable from the pages and the trailer (stream dictionaries included), each object once.
+
+    Breadth first, pages first, so each comes with its page (if reached through one) and a short path.
+    """
+    seen: set[tuple[int, int]] = set()
+    pending: deque[tuple[int | None, str, Object]] = deque(
+        [(number, "page", page.obj) for number, page in enumerate(pdf.pages, 1)] + [(None, "trailer", pdf.trailer)])
+    while pending:
+        number, where, obj = pending.popleft()
+        if obj.is_indirect:
+            if obj.objgen in seen:
+                continue
+            seen.add(obj.objgen)
+        if isinstance(obj, Stream):
+            obj = obj.stream_dict
+        if isinstance(obj, Dictionary):
+            yield number, where, obj
+            pending.extend((number, f"{where}{key}", value) for key, value in obj.items() if _container(value))
+        elif isinstance(obj, Array):
+            pending.extend((number, f"{where}[{index}]", value) for index, value in enumerate(obj)
+                           if _container(value))
+
+
+def _container(value: object) -> bool:
+    return isinstance(value, (Dictionary, Array, Stream))
+
+
+def _fonts(context: _Context) -> Iterator[Issue]:
+    for number, page in context.pages():
+        for font in _font_dicts(_page_resources(page), set()):
+            if not _embedded(font):
+                yield number, "fonts-embedded", f"font {font.get('/BaseFont', '(unnamed)')} is not embedded"
+
+
+def _font_dicts(resources: Dictionary, seen: set[tuple[int, int]]) -> Iterator[Dictionary]:
+    """Fonts in a resource dictionary and in the Form XObjects and tiling patterns it holds, each once."""
+    for kind in ("/Font", "/XObject", "/Pattern"):
+        group = resources.get(kind)
+        for item in group.values() if isinstance(group, Dictionary) else ():
+            if not isinstance(item, (Dictionary, Stream)) or (item.is_indirect and item.objgen in seen):
+                continue
+            if item.is_indirect:
+                seen.add(item.objgen)
+            if kind == "/Font":
+                yield item
+            elif isinstance(item, Stream) and isinstance(item.get("/Resources"), Dictionary):
+                yield from _font_dicts(item.Resources, seen)
+
+
+def _embedded(font: Dictionary) -> bool:
+    """True when the font program is in the file (Type 3 fonts are drawn by the PDF itself, so they count)."""
+    if font.get("/Subtype") == "/Type3":
+        return True
+    if font.get("/Subtype") == "/Type0":
+        descendants = font.get("/DescendantFonts")
+        font = descendants[0] if isinstance(descendants, Array) and len(descendants) else Dictionary()
+    descriptor = font.get("/FontDescriptor")
+    return isinstance(descriptor, Dictionary) and any(
+        key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
+
+
+# --- print ----------------------------------------------------------------------------------------------------
+
+
+def _box(value: Object | None) -> Box | None:
+    """A rectangle as (left, bottom, right, top), whichever corners the file gives."""
+    if not isinstance(value, Array) or len(value) != 4:
+        return None
+    x1, y1, x2, y2 = (float(v) for v in value)
+    return min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)
+
+
+def _show_box(box: Box) -> str:
+    return "[" + " ".join(f"{v:.2f}" for v in box) + "]"
+
+
+def _same(a: Box, b: Box) -> bool:
+    return all(abs(x - y) <= TOLERANCE for x, y in zip(a, b))
+
+
+def _contains(outer: Box, inner: Box) -> bool:
+    return (outer[0] <= inner[0] + TOLERANCE and outer[1] <= inner[1] + TOLERANCE
+            and outer[2] >= inner[2] - TOLERANCE and outer[3] >= inner[3] - TOLERANCE)
+
+
+def _page_boxes(page: Page) -> tuple[Box, Box, Box | None]:
+    """MediaBox, effective BleedBox (defaults to the CropBox, then the MediaBox) and TrimBox as written."""
+    media = _box(_inherited(page.obj, "/MediaBox")) or (0.0, 0.0, 0.0, 0.0)    # no MediaBox: no area at all
+    crop = _box(_inherited(page.obj, "/CropBox")) or media
+    return media, _box(page.obj.get("/BleedBox")) or crop, _box(page.obj.get("/TrimBox"))
+
+
+def _boxes(context: _Context) -> Iterator[Issue]:
+    expect = context.expect
+    for number, page in context.pages():
+        media, bleed, trim = _page_boxes(page)
+        if trim is None:
+            yield number, "boxes", "no TrimBox: the finished size is not marked"
+            continue
+        width, height = trim[2] - trim[0], trim[3] - trim[1]
+        if abs(width - expect.trim[0]) > TOLERANCE or abs(height - expect.trim[1]) > TOLERANCE:
+            yield number, "boxes", (f"TrimBox is {width:.2f} x {height:.2f} pt; the finished size should be "
+                                    f"{expect.trim[0]:.2f} x {expect.trim[1]:.2f} pt")
+        wanted = (trim[0] - expect.bleed, trim[1] - expect.bleed, trim[2] + expect.bleed, trim[3] + expect.bleed)
+        if not _same(bleed, wanted):
+            yield number, "bleed", (f"BleedBox {_show_box(bleed)} should be the TrimBox grown by {expect.bleed:.2f} pt "
+                                    f"on every side, {_show_box(wanted)}")
+        if not _contains(media, bleed):
+            yield number, "boxes", f"MediaBox {_show_box(media)} does not contain BleedBox {_show_box(bleed)}"
+
+
+def _output_intent(context: _Context) -> Iterator[Issue]:
+    intents = context.pdf.Root.get("/OutputIntents")
+    pdfx = [i for i in intents if isinstance(i, Dictionary) and i.get("/S") == "/GTS_PDFX"] if isinstance(
+        intents, Array) else []
+    if not pdfx:
+        yield None, "output-intent", "no /OutputIntents entry with /S /GTS_PDFX (PDF/X needs one naming the press)"
+        return
+    profiles = [i.get("/DestOutputProfile") for i in pdfx]
+    if not any(isinstance(p, Stream) and p.get("/N") == 4 for p in profiles):
+        found = ", ".join(f"/N {p.get('/N')}" if isinstance(p, Stream) else "none" for p in profiles)
+        yield None, "output-intent", f"the PDF/X output intent has no embedded CMYK ICC profile (found: {found})"
+
+
+def _colour(context: _Context) -> Iterator[Issue]:
+    for number, scan in enumerate(context.scans, 1):
+        if "DeviceRGB" in scan.colours:
+            yield number, "colour-space", (f"DeviceRGB is used for drawing or text; colour spaces on this page: "
+                                           f"{', '.join(sorted(scan.colours))}")
+
+
+def _images(context: _Context) -> Iterator[Issue]:
+    for number, scan in enumerate(context.scans, 1):
+        for image in scan.images:
+            yield from _image_issues(number, image, context.expect.min_ppi)
+
+
+def _image_issues(number: int, image: _Placed, min_ppi: float) -> Iterator[Issue]:
+    size = f"image {image.label} ({image.width} x {image.height} px)"
+    if "RGB" in image.colour:
+        yield number, "image-rgb", f"{size} is {image.colour}; a print master needs CMYK images"
+    if image.ppi() < min_ppi:
+        width_mm, height_mm = image.size_mm()
+        yield number, "image-resolution", (f"{size} placed at {width_mm:.1f} x {height_mm:.1f} mm is "
+                                           f"{image.ppi():.0f} ppi; print needs at least {min_ppi:.0f} ppi")
+
+
+# --- screen and large print -----------------------------------------------------------------------------------
+
+
+def _tagged(context: _Context) -> Iterator[Issue]:
+    root = context.pdf.Root
+    mark_info = root.get("/MarkInfo")
+    marked = isinstance(mark_info, Dictionary) and mark_info.get("/Marked") is True
+    missing = ([] if marked else ["/MarkInfo /Marked true"]) + (
+        [] if isinstance(root.get("/StructTreeRoot"), Dictionary) else ["/StructTreeRoot"])
+    if missing:
+        yield None, "tagged", f"not a tagged PDF: no {' and no '.join(missing)}"
+
+
+def _language(context: _Context) -> Iterator[Issue]:
+    if not str(context.pdf.Root.get("/Lang", "")).strip():
+        yield None, "language", "no document language (/Lang in the catalog is missing or empty)"
+
+
+def _title(context: _Context) -> Iterator[Issue]:
+    pdf = context.pdf
+    if not (str(pdf.docinfo.get("/Title", "")).strip() or str(pdf.open_metadata().get("dc:title") or "").strip()):
+        yield None, "title", "no document title (neither Info /Title nor XMP dc:title)"
+    preferences = pdf.Root.get("/ViewerPreferences")
+    if not (isinstance(preferences, Dictionary) and preferences.get("/DisplayDocTitle") is True):
+        yield None, "title", "/ViewerPreferences /DisplayDocTitle is not true: viewers show the file name instead"
+
+
+def _alt_text(context: _Context) -> Iterator[Issue]:
+    tree = context.pdf.Root.get("/StructTreeRoot")
+    if not isinstance(tree, Dictionary):
+        return
+    pages = {page.obj.objgen: number for number, page in context.pages()}
+    role_map = tree.get("/RoleMap", Dictionary())
+    figures = [(element, page) for element, page in _elements(tree) if _role(element, role_map) == "/Figure"]
+    for index, (element, page) in enumerate(figures, 1):
+        if not str(element.get("/Alt", "")).strip():
+            number = pages.get(page.objgen) if page is not None else None
+            yield number, "alt-text", f"figure {index} of {len(figures)} has no alternative text (/Alt)"
+
+
+def _elements(tree: Dictionary) -> Iterator[tuple[Dictionary, Object | None]]:
+    """Structure elements in document order, each with its page (/Pg, inherited from the nearest ancestor)."""
+    seen: set[tuple[int, int]] = set()
+    pending: list[tuple[Object, Object | None]] = [(tree.get("/K"), None)]
+    while pending:
+        node, page = pending.pop()
+        if isinstance(node, Array):
+            pending.extend((kid, page) for kid in reversed(list(node)))
+        elif isinstance(node, Dictionary) and "/S" in node and not (node.is_indirect and node.objgen in seen):
+            if node.is_indirect:
+                seen.add(node.objgen)
+            page = node.get("/Pg", page)
+            yield node, page
+            pending.append((node.get("/K"), page))
+
+
+def _role(element: Dictionary, role_map: Dictionary) -> str:
+    """The standard structure type of an element, following the role map."""
+    role = str(element.S)
+    for _ in range(16):
+        mapped = role_map.get(role)
+        if not isinstance(mapped, Name):
+            break
+        role = str(mapped)
+    return role
+
+
+def _crop_marks(context: _Context) -> Iterator[Issue]:
+    for number, page in context.pages():
+        media, _, trim = _page_boxes(page)
+        if trim is not None and not _same(media, trim):
+            yield number, "crop-marks", (f"MediaBox {_show_box(media)} is not the TrimBox {_show_box(trim)}: "
+                                         "crop marks or bleed in a copy for reading")
+
+
+def _body_size(context: _Context) -> Iterator[Issue]:
+    sizes: Counter[float] = Counter()
+    for scan in context.scans:
+        sizes.update(scan.text)
+    total = sum(sizes.values())
+    if not total:
+        return
+    size, characters = max(sizes.items(), key=lambda item: (item[1], item[0]))
+    if size < context.expect.min_body_pt:
+        yield None, "body-size", (f"most text ({characters} of {total} characters) is {size:g} pt; "
+                                  f"large print needs at least {context.expect.min_body_pt:g} pt")
+
+
+COMMON: tuple[Check, ...] = (_encryption, _javascript, _fonts)
+PRINT: tuple[Check, ...] = (_output_intent, _boxes, _colour, _images)
+ACCESSIBLE: tuple[Check, ...] = (_tagged, _language, _title, _alt_text, _crop_marks)
+
+
+def _checks(variant: str) -> tuple[Check, ...]:
+    if variant == "print":
+        return COMMON + PRINT
+    return COMMON + ACCESSIBLE + ((_body_size,) if variant == "large-print" else ())

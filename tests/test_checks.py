@@ -1,0 +1,191 @@
+"""Content rules: each with content that passes and content that fails, reported as path:line: rule: message."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, TODAY
+from handouts import builder, checks, content
+from handouts.plan import Selection
+from handouts.readability import score, syllables
+from helpers import VALID_FRONT, write_block
+
+FOLDER = "content/en/acne-scars"
+PLAIN = ("This block is written in plain words. Each sentence is short. It says what may happen and what may not. "
+         "It names the risks. It tells you who to ask. You can take time to decide. You can say no at any time. "
+         "Your doctor will help you.\n")
+
+
+def problems_for(project: Path, body: str = PLAIN, front: str = VALID_FRONT, today: dt.date = TODAY,
+                 name: str = "extra.md") -> list[str]:
+    write_block(project / FOLDER, name, front.replace("possible-benefits", "evidence").replace("test-block", "x"),
+                body)
+    library = content.load(project)
+    return [p.format() for p in checks.run(library, today).problems if p.path == f"{FOLDER}/{name}"]
+
+
+def test_plain_block_passes(project: Path) -> None:
+    assert problems_for(project) == []
+
+
+# --- review dates -------------------------------------------------------------------------------------------
+
+def test_expired_block_is_an_error(project: Path) -> None:
+    found = problems_for(project, today=dt.date(2027, 11, 2))
+    assert found == [f"{FOLDER}/extra.md:7: review-expired: review was due 2027-11-01: review the block and "
+                     "update 'last_reviewed' and 'review_due' (or mark it 'draft: true')"]
+
+
+def test_review_due_soon_is_a_warning(project: Path) -> None:
+    found = problems_for(project, today=dt.date(2027, 9, 15))
+    assert found == [f"{FOLDER}/extra.md:7: warning: review-soon: review is due in 47 days (2027-11-01)"]
+    assert problems_for(project, today=dt.date(2027, 9, 1)) == []      # 61 days: fine
+
+
+def test_draft_flag_lets_an_expired_block_build_marked_draft(project: Path, tmp_path: Path) -> None:
+    block = project / "content/en/acne-scars/possible-benefits.md"
+    text = block.read_text()
+    block.write_text(text.replace("review_due: 2027-11-16", "review_due: 2026-11-20\ndraft: true", 1)
+                     .replace("last_reviewed: 2026-11-16", "last_reviewed: 2025-11-16", 1))
+    outcome = builder.build(project, tmp_path, Selection("fennick-street-uk", "en", "acne-scars", "leaflet"), TODAY)
+    assert outcome.ok and outcome.built
+    assert any(p.rule == "review-expired" and p.severity == "warning" for p in outcome.problems)
+    from helpers import text as pdf_text
+    from pypdf import PdfReader
+    pdf = tmp_path / outcome.built[0]
+    pages = PdfReader(pdf).pages
+    assert all("DRAFT" in (page.extract_text() or "") for page in pages), "every page carries DRAFT"
+    strict = builder.build(project, tmp_path / "strict", Selection("fennick-street-uk", "en", "acne-scars",
+                                                                    "leaflet"), TODAY, strict=True)
+    assert not strict.ok and not strict.built
+    assert "DRAFT" in pdf_text(pdf)
+
+
+# --- readability --------------------------------------------------------------------------------------------
+
+HARD = ("Mesenchymal stromal cell administration constitutes an investigational therapeutic intervention whose "
+        "regenerative, immunomodulatory and anti-inflammatory characteristics remain incompletely characterised "
+        "in controlled dermatological investigations. Consequently, individualised consideration of alternative "
+        "evidence-based management strategies, including conventional pharmacological, procedural and "
+        "observational approaches, is recommended prior to authorisation.\n")
+MIDDLE = ("Researchers think these cells may release signals that calm inflammation. The evidence comes mainly "
+          "from laboratory work and a few small studies. Your clinician will explain what is known about the "
+          "treatment and what remains uncertain. They will also describe the standard treatments available for "
+          "your condition.\n")
+
+
+def test_readability_scores_are_sane() -> None:
+    assert [syllables(w) for w in ["skin", "cells", "study", "treatment", "inflammation"]] == [1, 1, 2, 2, 4]
+    assert score(["The cat sat on the mat.", "It was glad."]).grade < 2
+    assert score([HARD]).grade > 10
+
+
+def test_hard_block_is_an_error(project: Path) -> None:
+    found = problems_for(project, body=HARD)
+    assert len(found) == 1 and found[0].startswith(f"{FOLDER}/extra.md:14: readability: reading grade ")
+    assert "above 10" in found[0]
+
+
+def test_middling_block_is_a_warning(project: Path) -> None:
+    found = problems_for(project, body=MIDDLE)
+    assert len(found) == 1 and found[0].startswith(f"{FOLDER}/extra.md:14: warning: readability:"), found
+    assert "above 8" in found[0]
+
+
+# --- overclaiming -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body, line, word", [
+    ("This treatment is a **cure** for scars.\n", 14, "cure"),
+    ("Results are *Guaranteed*.\n", 14, "Guaranteed"),
+    ("Some say it gives permanent\nresults for everyone.\n", 14, "permanent results"),
+    ("It is _clinically_ proven.\n", 14, "clinically proven"),
+    ("A risk-free choice.\n", 14, "risk-free"),
+    ("Our cells are FDA approved.\n", 14, "FDA approved"),
+    ("Text.\n\nIt is a real miracle.\n", 16, "miracle"),
+])
+def test_overclaiming_phrases_are_errors(project: Path, body: str, line: int, word: str) -> None:
+    found = [m for m in problems_for(project, body=body) if "overclaim" in m]
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{FOLDER}/extra.md:{line}: overclaim: '{word}' overclaims: ")
+
+
+@pytest.mark.parametrize("body", ["Doctors try to secure a good result.\n", "The skin may take time to heal.\n",
+                                  "There is a small risk of infection.\n", "Procurement of cells is regulated.\n"])
+def test_words_that_merely_contain_a_phrase_pass(project: Path, body: str) -> None:
+    assert [m for m in problems_for(project, body=body) if "overclaim" in m] == []
+
+
+# --- sources, links, images, headings -----------------------------------------------------------------------
+
+def test_block_without_sources_is_an_error(project: Path) -> None:
+    front = VALID_FRONT[: VALID_FRONT.index("sources:")] + "sources: []\n"
+    assert problems_for(project, front=front) == [
+        f"{FOLDER}/extra.md:9: sources: every block needs at least one source"]
+
+
+def test_malformed_links_are_errors(project: Path) -> None:
+    body = PLAIN + "\nSee [the NHS](https://www.nhs.uk/) or [this](www.example) or [mail](mailto:a@b.example).\n"
+    found = problems_for(project, body=body)
+    assert found == [f"{FOLDER}/extra.md:16: link: link 'www.example' is not a well-formed web, mailto: or tel: "
+                     "address"]
+
+
+def test_image_without_alt_text_is_an_error(project: Path) -> None:
+    (project / FOLDER / "diagram.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    assert problems_for(project, body=PLAIN + "\n![Where the cells go](diagram.svg)\n") == []
+    found = problems_for(project, body=PLAIN + "\n![](diagram.svg)\n")
+    assert found == [f"{FOLDER}/extra.md:16: image-alt: image 'diagram.svg' has no alt text: "
+                     "write ![what it shows](file)"]
+
+
+def test_top_level_headings_inside_a_block_are_errors(project: Path) -> None:
+    found = problems_for(project, body="## Too high\n\n" + PLAIN + "\n### Fine\n\nMore text.\n")
+    assert found == [f"{FOLDER}/extra.md:14: heading-level: use '###' or deeper inside a block: the block title "
+                     "is the level-2 heading"]
+
+
+# --- required sections, strict, the whole library -----------------------------------------------------------
+
+def test_consent_sheet_without_risks_or_alternatives_fails(project: Path) -> None:
+    (project / "content/en/shared/risks.md").unlink()
+    (project / "content/en/burns-wounds/alternatives.md").unlink()
+    outcome = builder.check(project, Selection(kind="consent"), TODAY, strict=False)
+    messages = [p.format() for p in outcome.problems]
+    assert any("required-section: no block fills role 'risks' for acne-scars" in m for m in messages)
+    assert any("required-section: no block fills role 'alternatives' for burns-wounds" in m for m in messages)
+    assert not any("role 'alternatives' for acne-scars" in m for m in messages)
+
+
+def test_strict_turns_warnings_into_errors(project: Path) -> None:
+    soon = dt.date(2027, 10, 1)
+    relaxed = builder.check(project, Selection(), soon, strict=False)
+    strict = builder.check(project, Selection(), soon, strict=True)
+    assert relaxed.ok and relaxed.problems and {p.severity for p in relaxed.problems} == {"warning"}
+    assert not strict.ok and {p.severity for p in strict.problems} == {"error"}
+
+
+def test_shipped_content_passes_check_strict() -> None:
+    outcome = builder.check(ROOT, Selection(), TODAY, strict=True)
+    assert [p.format() for p in outcome.problems] == []
+    assert len(outcome.documents) == 2 * 5 * 2          # US and UK, five conditions, two kinds
+    assert all(row.grade <= 8 for row in outcome.documents)
+
+
+def test_every_shipped_block_reads_at_grade_8_or_below() -> None:
+    library = content.load(ROOT)
+    review = checks.run(library, TODAY)
+    assert review.scores and all(s.grade <= 8 for s in review.scores.values())
+
+
+def test_reviewer_table_is_printed(project: Path) -> None:
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, str(ROOT / "build.py"), "check", "--root", str(project), "--today",
+                             TODAY.isoformat()], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["document", "grade", "ease", "words", "review", "due", "warnings", "errors"]
+    assert any(line.startswith("en US pigmentation-disorders consent") for line in lines)

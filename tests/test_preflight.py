@@ -1,0 +1,473 @@
+"""Preflight of finished PDFs: for each rule a PDF that passes and one made to fail it.
+
+The PDFs are printed by WeasyPrint from small HTML strings; what WeasyPrint cannot get wrong on purpose is broken
+afterwards with pikepdf. poppler-utils and qpdf read some of the same files as independent cross-checks.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from importlib.resources import files
+from pathlib import Path
+from typing import Callable
+
+import pikepdf
+import pytest
+import weasyprint
+from pikepdf import Array, Dictionary, Name, Pdf, String
+from PIL import Image
+
+from handouts.preflight import Expectation, Finding, preflight
+from helpers import pdffonts
+
+ROOT = Path(__file__).resolve().parent.parent
+CMYK_PROFILE = ROOT / "content/profiles/fogra39.icc"          # the CMYK profile the project ships
+SRGB_PROFILE = Path(str(files("weasyprint.pdf") / "sRGB2014.icc"))  # an RGB profile WeasyPrint ships
+MM = 72 / 25.4
+A4 = (595.276, 841.89)
+LETTER = (612.0, 792.0)
+PRINT = Expectation("print", A4, bleed=3 * MM)
+SCREEN = Expectation("screen", A4)
+LARGE = Expectation("large-print", A4, min_body_pt=16)
+TEXT = "<p>Your skin may be red for a few days after the treatment.</p>"
+
+Make = Callable[..., Path]
+
+
+# --- making PDFs ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def art(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Images for the pages: RGB PNGs and CMYK JPEGs, large (sharp at 50 mm) and tiny (30 x 30 px)."""
+    folder = tmp_path_factory.mktemp("art")
+    for size in (30, 700):
+        Image.new("RGB", (size, size), (200, 40, 40)).save(folder / f"rgb-{size}.png")
+        Image.new("CMYK", (size, size), (0, 200, 200, 0)).save(folder / f"cmyk-{size}.jpg")
+    return folder
+
+
+@pytest.fixture
+def make(tmp_path: Path, art: Path) -> Make:
+    """make(name, body, page=..., style=..., head=..., lang=..., **write_pdf options) -> the PDF's path."""
+    def write(name: str, body: str, *, page: str = "size: A4", style: str = "", lang: str = ' lang="en"',
+              head: str = "<title>After your treatment</title>", **options: object) -> Path:
+        html = (f"<!doctype html><html{lang}><head>{head}<style>@page {{ {page} }} {style}</style></head>"
+                f"<body>{body}</body></html>")
+        target = tmp_path / f"{name}.pdf"
+        weasyprint.HTML(string=html, base_url=art.as_uri() + "/").write_pdf(target, **options)
+        return target
+    return write
+
+
+@pytest.fixture
+def make_master(make: Make) -> Make:
+    """A PDF/X-4 print master: CMYK profile declared, black text in CMYK, 3 mm bleed, no printer's marks."""
+    profile = (f"@color-profile device-cmyk {{ src: url({CMYK_PROFILE.as_uri()}); "
+               "components: cyan, magenta, yellow, black }")
+
+    def write(name: str, body: str = TEXT, *, page: str = "size: A4; bleed: 3mm", style: str = "",
+              **options: object) -> Path:
+        return make(name, body, page=page, style=f"{profile} body {{ color: device-cmyk(0 0 0 1) }} {style}",
+                    pdf_variant="pdf/x-4", **options)
+    return write
+
+
+@pytest.fixture
+def make_copy(make: Make) -> Make:
+    """A tagged PDF/UA-1 copy for reading on screen."""
+    def write(name: str, body: str = TEXT, **options: object) -> Path:
+        return make(name, body, pdf_variant="pdf/ua-1", **options)
+    return write
+
+
+def edit(pdf: Path, change: Callable[[Pdf], None], **save: object) -> Path:
+    """A copy of `pdf` changed with pikepdf, for failures WeasyPrint will not make."""
+    target = pdf.with_name(pdf.stem + "-edited.pdf")
+    with pikepdf.open(pdf) as document:
+        change(document)
+        document.save(target, **save)
+    return target
+
+
+def rules(findings: list[Finding]) -> list[str]:
+    return [finding.rule for finding in findings]
+
+
+def javascript() -> Dictionary:
+    return Dictionary(S=Name.JavaScript, JS=String("app.alert('hello')"))
+
+
+def draw_form_with_font(document: Pdf, font: Dictionary) -> None:
+    """Draw, on page 1, a Form XObject whose own resources hold `font` (the page's resources do not)."""
+    page = document.pages[0]
+    form = document.make_stream(b"BT /F1 12 Tf 72 72 Td (Hi) Tj ET", Type=Name.XObject, Subtype=Name.Form,
+                                BBox=[0, 0, 200, 200], Resources=Dictionary(Font=Dictionary(F1=font)))
+    page.Resources.XObject[Name("/Fm1")] = form
+    page.contents_add(document.make_stream(b"q /Fm1 Do Q"), prepend=False)
+
+
+def pdfinfo_boxes(pdf: Path) -> dict[str, tuple[float, ...]]:
+    """Page 1's boxes as poppler's `pdfinfo -box` reads them."""
+    out = subprocess.run(["pdfinfo", "-box", str(pdf)], check=True, capture_output=True, text=True).stdout
+    return {m[1]: tuple(float(v) for v in m[2].split()) for m in re.finditer(r"^(\w+Box):\s+(.*)$", out, re.M)}
+
+
+def pdfimages_ppi(pdf: Path) -> list[tuple[int, int]]:
+    """(x-ppi, y-ppi) of every image, as poppler's `pdfimages -list` computes them."""
+    out = subprocess.run(["pdfimages", "-list", str(pdf)], check=True, capture_output=True, text=True).stdout
+    return [(int(line.split()[12]), int(line.split()[13])) for line in out.splitlines()[2:]]
+
+
+# --- API -----------------------------------------------------------------------------------------------------
+
+
+def test_finding_format() -> None:
+    assert Finding("a.pdf", 2, "bleed", "too small").format() == "a.pdf: page 2: bleed: too small"
+    assert Finding("a.pdf", None, "title", "none").format() == "a.pdf: title: none"
+
+
+def test_unknown_variant_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown variant"):
+        Expectation("poster", A4)
+
+
+def test_findings_name_the_document_as_shown(make_copy: Make) -> None:
+    pdf = make_copy("copy", "<img src='rgb-30.png'>")
+    assert [f.document for f in preflight(pdf, SCREEN, shown_as="out/x.pdf")] == ["out/x.pdf"]
+    assert [f.document for f in preflight(pdf, SCREEN)] == [str(pdf)]
+
+
+def test_unreadable_file_is_one_finding(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.pdf"
+    junk.write_bytes(b"this is not a PDF")
+    assert rules(preflight(junk, SCREEN)) == ["structure"]
+
+
+# --- print: boxes, output intent, colour, images -------------------------------------------------------------
+
+
+def test_weasyprint_print_master_without_marks_passes(make_master: Make) -> None:
+    pdf = make_master("master", TEXT + "<img src='cmyk-700.jpg' style='width: 50mm'>")
+    assert preflight(pdf, PRINT) == []
+    # poppler agrees on the boxes preflight accepted, and on the image's resolution.
+    boxes = pdfinfo_boxes(pdf)
+    assert boxes["TrimBox"] == pytest.approx((0, 0, 595.28, 841.89), abs=0.01)
+    assert boxes["BleedBox"] == pytest.approx((-8.50, -8.50, 603.78, 850.39), abs=0.01)
+    assert pdfimages_ppi(pdf) == [(356, 356)]
+
+
+def test_us_letter_with_eighth_inch_bleed_passes(make_master: Make) -> None:
+    pdf = make_master("letter", page="size: letter; bleed: 0.125in")
+    assert preflight(pdf, Expectation("print", LETTER, bleed=9)) == []
+    assert pdfinfo_boxes(pdf)["BleedBox"] == pytest.approx((-9, -9, 621, 801), abs=0.01)
+
+
+def test_weasyprint_crop_marks_are_device_rgb(make_master: Make) -> None:
+    pdf = make_master("marks", TEXT + "<p style='break-before: page'>Second page.</p>",
+                      page="size: A4; bleed: 3mm; marks: crop cross")
+    findings = preflight(pdf, PRINT)
+    assert [(f.page, f.rule) for f in findings] == [(1, "colour-space"), (2, "colour-space")]
+    assert "colour spaces on this page: DeviceCMYK, DeviceRGB" in findings[0].message
+
+
+def test_missing_bleed(make_master: Make) -> None:
+    pdf = make_master("no-bleed", page="size: A4")
+    findings = preflight(pdf, PRINT)
+    assert rules(findings) == ["bleed"]
+    assert "grown by 8.50 pt" in findings[0].message
+    assert pdfinfo_boxes(pdf)["BleedBox"] == pytest.approx(pdfinfo_boxes(pdf)["TrimBox"])
+
+
+def test_wrong_trim_size(make_master: Make) -> None:
+    findings = preflight(make_master("letter-for-a4", page="size: letter; bleed: 3mm"), PRINT)
+    assert rules(findings) == ["boxes"]
+    assert "TrimBox is 612.00 x 792.00 pt" in findings[0].message
+
+
+def test_media_box_must_contain_the_bleed_box(make_master: Make) -> None:
+    def shrink(document: Pdf) -> None:
+        page = document.pages[0].obj
+        page.MediaBox = page.TrimBox
+
+    findings = preflight(edit(make_master("master"), shrink), PRINT)
+    assert rules(findings) == ["boxes"]
+    assert findings[0].message.startswith("MediaBox [0.00 0.00 595.28 841.89] does not contain BleedBox")
+
+
+def test_missing_trim_box(make_master: Make) -> None:
+    findings = preflight(edit(make_master("master"), lambda d: d.pages[0].obj.__delitem__("/TrimBox")), PRINT)
+    assert [(f.rule, f.message) for f in findings] == [("boxes", "no TrimBox: the finished size is not marked")]
+
+
+def test_pdf_x4_without_a_cmyk_profile_has_no_output_intent(make: Make) -> None:
+    pdf = make("no-profile", TEXT, page="size: A4; bleed: 3mm", style="body { color: device-cmyk(0 0 0 1) }",
+               pdf_variant="pdf/x-4")
+    assert rules(preflight(pdf, PRINT)) == ["output-intent"]
+
+
+def test_output_intent_profile_must_be_cmyk(make_master: Make) -> None:
+    def rgb_profile(document: Pdf) -> None:
+        document.Root.OutputIntents[0].DestOutputProfile = document.make_stream(SRGB_PROFILE.read_bytes(), N=3)
+
+    findings = preflight(edit(make_master("master"), rgb_profile), PRINT)
+    assert [(f.rule, f.message) for f in findings] == [
+        ("output-intent", "the PDF/X output intent has no embedded CMYK ICC profile (found: /N 3)")]
+
+
+def test_rgb_text_colour(make_master: Make) -> None:
+    findings = preflight(make_master("red", style="p { color: red }"), PRINT)
+    assert [(f.page, f.rule) for f in findings] == [(1, "colour-space")]
+    assert "DeviceRGB" in findings[0].message
+
+
+def test_named_colour_spaces_are_resolved(make_master: Make) -> None:
+    def paint(document: Pdf) -> None:
+        page = document.pages[0]
+        cmyk = document.Root.OutputIntents[0].DestOutputProfile
+        page.Resources.ColorSpace = Dictionary(CS0=Name.DeviceRGB, CS1=Array([Name.ICCBased, cmyk]))
+        page.contents_add(document.make_stream(b"/CS1 cs 0 0 0 1 sc /CS0 CS 1 0 0 SC 0 0 9 9 re B"), prepend=False)
+
+    findings = preflight(edit(make_master("master"), paint), PRINT)
+    assert [(f.page, f.rule, f.message) for f in findings] == [(1, "colour-space", (
+        "DeviceRGB is used for drawing or text; colour spaces on this page: DeviceCMYK, DeviceRGB, ICCBased CMYK"))]
+
+
+def test_rgb_image(make_master: Make) -> None:
+    findings = preflight(make_master("rgb", "<img src='rgb-700.png' style='width: 50mm'>"), PRINT)
+    assert rules(findings) == ["image-rgb"]
+    assert "(700 x 700 px) is DeviceRGB" in findings[0].message
+
+
+def test_low_resolution_image(make_master: Make) -> None:
+    pdf = make_master("low-res", TEXT + "<img src='cmyk-30.jpg' style='width: 50mm'>")
+    findings = preflight(pdf, PRINT)
+    assert rules(findings) == ["image-resolution"]
+    assert "(30 x 30 px) placed at 50.0 x 50.0 mm is 15 ppi" in findings[0].message
+    assert pdfimages_ppi(pdf) == [(15, 15)]          # poppler computes the same resolution
+
+
+def test_resolution_is_the_lower_of_the_two_directions(make_master: Make) -> None:
+    pdf = make_master("stretched", "<img src='cmyk-700.jpg' style='width: 50mm; height: 100mm'>")
+    findings = preflight(pdf, PRINT)
+    assert rules(findings) == ["image-resolution"]
+    assert "(700 x 700 px) placed at 50.0 x 100.0 mm is 178 ppi" in findings[0].message
+    assert pdfimages_ppi(pdf) == [(356, 178)]
+
+
+def test_inline_image(make_master: Make) -> None:
+    def draw_inline(document: Pdf) -> None:
+        image = b"BI /W 2 /H 2 /CS /RGB /BPC 8 ID " + bytes(12) + b" EI"
+        document.pages[0].contents_add(document.make_stream(b"q 72 0 0 72 100 100 cm " + image + b" Q"),
+                                       prepend=False)
+
+    findings = preflight(edit(make_master("master"), draw_inline), PRINT)
+    assert [(f.rule, f.message) for f in findings] == [
+        ("image-rgb", "image inline image (2 x 2 px) is DeviceRGB; a print master needs CMYK images"),
+        ("image-resolution", "image inline image (2 x 2 px) placed at 25.4 x 25.4 mm is 2 ppi; "
+                             "print needs at least 300 ppi")]
+
+
+def test_background_image_drawn_through_a_tiling_pattern(make_master: Make) -> None:
+    pdf = make_master("background", "<div></div>",
+                      style="div { width: 50mm; height: 50mm; background: url(rgb-30.png) 0 0 / 50mm 50mm }")
+    findings = preflight(pdf, PRINT)
+    assert rules(findings) == ["image-rgb", "image-resolution"]
+    assert "is 15 ppi" in findings[1].message
+
+
+def test_vector_only_page_has_no_image_findings(make_master: Make) -> None:
+    pdf = make_master("vector", "<div></div>",
+                      style="div { width: 50mm; height: 50mm; background: device-cmyk(1 0 0 0) }")
+    assert preflight(pdf, PRINT) == []
+
+
+# --- every variant: encryption, JavaScript, fonts ------------------------------------------------------------
+
+
+def test_accessible_copy_passes(make_copy: Make) -> None:
+    pdf = make_copy("copy", TEXT + "<img src='rgb-30.png' alt='The treated area on day two'>")
+    assert preflight(pdf, SCREEN) == []
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+    assert re.search(r"^Tagged:\s+yes$", info, re.M)
+
+
+def test_encrypted_without_password(make_copy: Make) -> None:
+    pdf = edit(make_copy("copy"), lambda d: None, encryption=pikepdf.Encryption(owner="owner", user=""))
+    assert rules(preflight(pdf, SCREEN)) == ["encryption"]        # the other checks still ran, and passed
+    assert subprocess.run(["qpdf", "--is-encrypted", str(pdf)]).returncode == 0     # qpdf agrees
+
+
+def test_encrypted_with_password(make_copy: Make) -> None:
+    pdf = edit(make_copy("copy"), lambda d: None, encryption=pikepdf.Encryption(owner="owner", user="user"))
+    findings = preflight(pdf, SCREEN)
+    assert [(f.rule, f.message) for f in findings] == [
+        ("encryption", "encrypted with a user password: nothing else could be checked")]
+
+
+def add_open_action(document: Pdf) -> None:
+    document.Root.OpenAction = javascript()
+
+
+def add_names_tree(document: Pdf) -> None:
+    document.Root.Names = Dictionary(JavaScript=Dictionary(Names=Array(["hello", document.make_indirect(
+        javascript())])))
+
+
+def add_page_actions(document: Pdf) -> None:
+    document.pages[0].obj.AA = Dictionary(O=javascript())
+
+
+def add_link(document: Pdf) -> None:
+    link = Dictionary(Type=Name.Annot, Subtype=Name.Link, Rect=[0, 0, 10, 10], A=javascript())
+    document.pages[0].obj.Annots = document.make_indirect(Array([document.make_indirect(link)]))
+
+
+@pytest.mark.parametrize("change, page, message, poppler_sees_it", [
+    (add_open_action, None, "JavaScript action at trailer/Root/OpenAction", False),
+    (add_names_tree, None, "document-level scripts (/Names /JavaScript)", True),
+    (add_page_actions, 1, "additional actions (/AA) at page", True),
+    (add_link, 1, "JavaScript action at page/Annots[0]/A", True),
+])
+def test_javascript(make_copy: Make, change: Callable[[Pdf], None], page: int | None, message: str,
+                    poppler_sees_it: bool) -> None:
+    pdf = edit(make_copy("copy"), change)
+    findings = preflight(pdf, SCREEN)
+    assert findings and set(rules(findings)) == {"javascript"}
+    assert (page, message) in [(f.page, f.message) for f in findings]
+    # poppler's pdfinfo agrees, except that it does not look at a catalog /OpenAction
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+    assert re.search(r"^JavaScript:\s+(\w+)$", info, re.M)[1] == ("yes" if poppler_sees_it else "no")
+
+
+def test_open_action_that_only_shows_a_page_is_not_javascript(make_copy: Make) -> None:
+    def go_to(document: Pdf) -> None:
+        document.Root.OpenAction = Array([document.pages[0].obj, Name.Fit])
+
+    assert preflight(edit(make_copy("copy"), go_to), SCREEN) == []
+
+
+def test_unembedded_font(make_copy: Make) -> None:
+    def unembed(document: Pdf) -> None:
+        for font in document.pages[0].Resources.Font.values():
+            del font.DescendantFonts[0].FontDescriptor["/FontFile2"]
+
+    pdf = edit(make_copy("copy"), unembed)
+    findings = preflight(pdf, SCREEN)
+    assert rules(findings) == ["fonts-embedded"]
+    assert re.fullmatch(r"font /[A-Z]{6}\+\S+ is not embedded", findings[0].message)
+    assert [row["emb"] for row in pdffonts(pdf)] == ["no"]        # poppler agrees
+
+
+def test_unembedded_font_inside_a_form_xobject(make_copy: Make) -> None:
+    helvetica = Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica)
+    pdf = edit(make_copy("copy"), lambda d: draw_form_with_font(d, d.make_indirect(helvetica)))
+    findings = preflight(pdf, SCREEN)
+    assert [(f.page, f.rule, f.message) for f in findings] == [
+        (1, "fonts-embedded", "font /Helvetica is not embedded")]
+    assert {row["name"]: row["emb"] for row in pdffonts(pdf)}["Helvetica"] == "no"
+
+
+def test_type3_font_counts_as_embedded(make_copy: Make) -> None:
+    def add_type3(document: Pdf) -> None:
+        square = document.make_stream(b"1000 0 0 0 1000 1000 d1 0 0 1000 1000 re f")
+        type3 = Dictionary(Type=Name.Font, Subtype=Name.Type3, FontBBox=[0, 0, 1000, 1000],
+                           FontMatrix=[0.001, 0, 0, 0.001, 0, 0], FirstChar=72, LastChar=72, Widths=[1000],
+                           Encoding=Dictionary(Differences=[72, Name.square]),
+                           CharProcs=Dictionary(square=square), Resources=Dictionary())
+        draw_form_with_font(document, document.make_indirect(type3))
+
+    pdf = edit(make_copy("copy"), add_type3)
+    assert preflight(pdf, SCREEN) == []
+    assert [row["emb"] for row in pdffonts(pdf)] == ["yes", "yes"]      # poppler agrees
+
+
+# --- screen and large print: tags, language, title, alt text, crop marks, body size -------------------------
+
+
+def test_untagged(make: Make) -> None:
+    findings = preflight(make("plain", TEXT), SCREEN)
+    assert [(f.rule, f.message) for f in findings] == [
+        ("tagged", "not a tagged PDF: no /MarkInfo /Marked true and no /StructTreeRoot"),
+        ("title", "/ViewerPreferences /DisplayDocTitle is not true: viewers show the file name instead")]
+
+
+def test_language_removed(make_copy: Make) -> None:
+    pdf = edit(make_copy("copy"), lambda d: d.Root.__delitem__("/Lang"))
+    assert rules(preflight(pdf, SCREEN)) == ["language"]
+
+
+def test_weasyprint_writes_an_empty_language_without_html_lang(make: Make) -> None:
+    pdf = make("no-lang", TEXT, lang="", pdf_variant="pdf/ua-1")
+    with pikepdf.open(pdf) as document:
+        assert str(document.Root.Lang) == ""
+    assert rules(preflight(pdf, SCREEN)) == ["language"]
+
+
+def test_missing_title(make: Make) -> None:
+    findings = preflight(make("untitled", TEXT, head="", pdf_variant="pdf/ua-1"), SCREEN)
+    assert [(f.rule, f.message) for f in findings] == [
+        ("title", "no document title (neither Info /Title nor XMP dc:title)")]
+
+
+def test_title_in_xmp_alone_is_enough(make_copy: Make) -> None:
+    pdf = edit(make_copy("copy"), lambda d: d.docinfo.__delitem__("/Title"))
+    assert preflight(pdf, SCREEN) == []
+
+
+def test_title_not_displayed(make_copy: Make) -> None:
+    pdf = edit(make_copy("copy"), lambda d: d.Root.__delitem__("/ViewerPreferences"))
+    assert rules(preflight(pdf, SCREEN)) == ["title"]
+
+
+def test_figure_without_alt_text_names_its_page(make_copy: Make) -> None:
+    pdf = make_copy("figures", "<img src='rgb-30.png' alt='Before treatment'>"
+                               "<p style='break-before: page'><img src='rgb-30.png'></p>")
+    findings = preflight(pdf, SCREEN)
+    assert [(f.page, f.rule, f.message) for f in findings] == [
+        (2, "alt-text", "figure 2 of 2 has no alternative text (/Alt)")]
+
+
+def test_weasyprint_tags_an_empty_alt_as_a_figure_without_alt_text(make_copy: Make) -> None:
+    findings = preflight(make_copy("decorative", "<img src='rgb-30.png' alt=''>"), SCREEN)
+    assert rules(findings) == ["alt-text"]
+
+
+def test_screen_copy_with_bleed_and_crop_marks(make_copy: Make) -> None:
+    findings = preflight(make_copy("marked", page="size: A4; bleed: 3mm; marks: crop"), SCREEN)
+    assert [(f.page, f.rule) for f in findings] == [(1, "crop-marks")]
+
+
+def test_large_print_body_text(make_copy: Make) -> None:
+    body = "<h1>After your treatment</h1>" + TEXT * 3
+    assert preflight(make_copy("large", body, style="body { font-size: 16pt }"), LARGE) == []
+    findings = preflight(make_copy("small", body, style="body { font-size: 12pt }"), LARGE)
+    assert rules(findings) == ["body-size"]
+    assert findings[0].message == "most text (168 of 188 characters) is 12 pt; large print needs at least 16 pt"
+
+
+def test_large_print_size_counts_the_page_transformation(make_copy: Make) -> None:
+    style = "div { font-size: 8pt; transform: scale(2); transform-origin: 0 0 }"
+    assert preflight(make_copy("scaled", f"<div>{TEXT * 3}</div>", style=style), LARGE) == []
+    # after the scaled element the graphics state is restored: the text that follows is its own size again
+    pdf = make_copy("restored", f"<div>Hello</div>{TEXT * 3}", style=style + " p { font-size: 12pt }")
+    assert rules(preflight(pdf, LARGE)) == ["body-size"]
+
+
+def test_text_matrix_starts_afresh_in_each_text_object(tmp_path: Path) -> None:
+    with pikepdf.new() as document:
+        document.add_blank_page(page_size=A4)
+        page = document.pages[0]
+        page.Resources = Dictionary(Font=Dictionary(F1=Dictionary(Type=Name.Font, Subtype=Name.Type1,
+                                                                  BaseFont=Name.Helvetica)))
+        page.Contents = document.make_stream(
+            b"BT /F1 4 Tf 10 0 0 10 72 700 Tm (x) Tj ET BT /F1 12 Tf 72 600 Td (twenty characters...) Tj ET")
+        document.save(tmp_path / "text.pdf")
+    findings = [f for f in preflight(tmp_path / "text.pdf", LARGE) if f.rule == "body-size"]
+    assert [f.message for f in findings] == [
+        "most text (20 of 21 characters) is 12 pt; large print needs at least 16 pt"]
+
+
+def test_screen_copy_is_not_held_to_large_print_size(make_copy: Make) -> None:
+    assert preflight(make_copy("small", style="body { font-size: 10pt }"), SCREEN) == []
