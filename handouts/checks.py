@@ -12,9 +12,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from typing import Literal
+
 from pydantic import Field
 
-from . import markdown_ext, yamlio
+from . import contrast, markdown_ext, yamlio
 from .content import Block, Library
 from .models import Model, Text, validate
 from .problems import BuildError, Problem, relpath
@@ -31,9 +33,18 @@ class ReadabilityPolicy(Model):
     min_words: int = Field(ge=0)
 
 
+ColourName = Literal["primary", "accent", "text", "background", "white"]
+
+
+class ContrastPolicy(Model):
+    minimum: float = Field(gt=1)
+    pairs: list[tuple[ColourName, ColourName]]
+
+
 class Thresholds(Model):
     review: ReviewPolicy
     readability: ReadabilityPolicy
+    contrast: ContrastPolicy
 
 
 class Phrase(Model):
@@ -236,6 +247,22 @@ def _plain_text(body: str) -> tuple[str, list[int]]:
     return "".join(chars), lines
 
 
+def clinic_contrast(library: Library, policy: ContrastPolicy) -> list[Problem]:
+    """A clinic's text colours must stand out from what is behind them (WCAG 2 AA: 4.5:1)."""
+    found = []
+    for clinic in library.clinics.values():
+        colours = {**dict(clinic.clinic.colours), "white": "#ffffff"}
+        data = yamlio.load(library.root / clinic.path, clinic.path)
+        for fore, back in policy.pairs:
+            value = contrast.ratio(colours[fore], colours[back])
+            if value < policy.minimum:
+                key = fore if fore != "white" else back
+                found.append(Problem(clinic.path, yamlio.line_of(data, ("colours", key), 1),
+                                     f"{fore} {colours[fore]} on {back} {colours[back]} has contrast "
+                                     f"{value:.2f}:1, below {policy.minimum}:1 (WCAG 2 AA)", "contrast"))
+    return found
+
+
 @dataclass(frozen=True)
 class Review:
     """What the checker found: every problem, and each block's readability."""
@@ -251,7 +278,7 @@ def run(library: Library, today: dt.date) -> Review:
     except BuildError as exc:
         return Review(list(exc.problems), {})
     checker = Checker(library, policy, today)
-    problems: list[Problem] = []
+    problems: list[Problem] = clinic_contrast(library, policy.thresholds.contrast)
     for language in library.languages.values():
         for block in language.blocks:
             problems += checker.block(block)

@@ -19,6 +19,8 @@ TODAY = dt.date(2026, 11, 24)      # review dates are checked against a fixed da
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true",
                      help="rewrite tests/golden/*.html from the current templates and content")
+    parser.addoption("--update-visual", action="store_true",
+                     help="rewrite tests/visual/*.png from the current build")
 
 
 def copy_project(target: Path) -> Path:

@@ -189,3 +189,27 @@ def test_reviewer_table_is_printed(project: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["document", "grade", "ease", "words", "review", "due", "warnings", "errors"]
     assert any(line.startswith("en US pigmentation-disorders consent") for line in lines)
+
+
+# --- brand colours ------------------------------------------------------------------------------------------
+
+def test_contrast_ratio_matches_wcag() -> None:
+    from handouts.contrast import ratio
+    assert ratio("#000000", "#ffffff") == pytest.approx(21.0)
+    assert ratio("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)
+    assert ratio("#ffffff", "#777777") == ratio("#777777", "#ffffff")
+
+
+def test_low_contrast_clinic_colours_are_an_error(project: Path) -> None:
+    file = project / "content/clinics/fennick-street-uk/clinic.yaml"
+    text = file.read_text().replace('text: "#1b1b1b"', 'text: "#8a8a8a"')
+    file.write_text(text)
+    line = next(i for i, l in enumerate(text.splitlines(), 1) if '"#8a8a8a"' in l)
+    found = [p.format() for p in checks.run(content.load(project), TODAY).problems if p.rule == "contrast"]
+    assert found[0] == (f"content/clinics/fennick-street-uk/clinic.yaml:{line}: contrast: text #8a8a8a on background "
+                        "#ffffff has contrast 3.45:1, below 4.5:1 (WCAG 2 AA)")
+    assert len(found) == 2          # also on the accent panels
+
+
+def test_shipped_clinic_colours_pass() -> None:
+    assert [p for p in checks.run(content.load(ROOT), TODAY).problems if p.rule == "contrast"] == []
