@@ -1,26 +1,30 @@
-"""Runs the pipeline: load -> validate -> plan -> render HTML -> print PDF -> publish."""
+"""Runs the pipeline: load -> validate -> plan -> render HTML -> print PDF -> publish.
+
+A build renders only the documents whose inputs changed since the manifest was written, in warm worker
+processes, and publishes each PDF so that a run killed at any moment leaves old or new complete files and a
+manifest that agrees with them.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 import logging
-import re
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-import weasyprint
+from importlib.metadata import version
 
-from . import __version__, checks, content, preflight
-from .fonts import files as font_files
-from .pdf import Printer, PrintJob, clinic_families
-from .plan import Job, Plan, Selection, plan
-from .models import BLEED_PT, PAPER_PT
+from . import __version__, checks, content
+from .plan import Job, Patient, Plan, Selection, plan
 from .problems import BuildError, Problem
 from .publish import Entry, Manifest, sha256, write_atomic
-from .render import Patient, Renderer
+
+# Rendering, printing and preflight (Jinja, WeasyPrint, pikepdf) are imported where they are used, so that a
+# rebuild with nothing to do stays fast.
 
 LOGGER = logging.getLogger(__name__)
 
@@ -28,37 +32,63 @@ LOGGER = logging.getLogger(__name__)
 @dataclass
 class Outcome:
     problems: list[Problem] = field(default_factory=list)
-    built: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     documents: list[checks.DocumentRow] = field(default_factory=list)
+    peak_worker_mb: float = 0.0
+
+    @property
+    def built(self) -> list[str]:
+        return self.added + self.changed
 
     @property
     def ok(self) -> bool:
         return not any(p.severity == "error" for p in self.problems)
 
-
-def shared_inputs(root: Path, library: content.Library) -> tuple[Path, ...]:
-    """Files every document depends on: all templates and stylesheets, and the bundled fonts."""
-    templates = sorted(p for p in (root / "templates").rglob("*") if p.is_file())
-    families = [f for c in library.clinics.values() for f in clinic_families(c.clinic)]
-    return tuple(templates) + tuple(sorted(set(font_files(families))))
+    def summary(self) -> dict:
+        return {"ok": self.ok, "added": self.added, "changed": self.changed, "removed": self.removed,
+                "unchanged": len(self.unchanged), "failed": self.failed,
+                "problems": [p.as_dict() for p in self.problems]}
 
 
-def inputs_digest(job: Job, root: Path) -> str:
-    digest = hashlib.sha256()
-    digest.update(f"handouts {__version__}\nweasyprint {weasyprint.__version__}\n".encode())
-    digest.update(f"variant {job.variant}\n".encode())
-    for file in job.input_files:
-        name = str(file.relative_to(root)) if file.is_relative_to(root) else file.name
-        digest.update(f"{name} {hashlib.sha256(file.read_bytes()).hexdigest()}\n".encode())
-    return digest.hexdigest()
+def _short(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+class Digests:
+    """Digests of input files, each file read once per build."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.versions = {"version:handouts": __version__, "version:weasyprint": version("weasyprint")}
+        self._files: dict[Path, tuple[str, str]] = {}
+
+    def file(self, path: Path) -> tuple[str, str]:
+        if path not in self._files:
+            name = str(path.relative_to(self.root)) if path.is_relative_to(self.root) else f"font:{path.name}"
+            self._files[path] = (name, _short(path.read_bytes()))
+        return self._files[path]
+
+    def of(self, job: Job, variant_spec: str) -> dict[str, str]:
+        """Every input of a document and its digest: files, the software versions, the build options."""
+        inputs = dict(self.versions)
+        inputs["option:variant"] = _short(variant_spec.encode())
+        inputs.update(self.file(path) for path in job.input_files)
+        return inputs
+
+
+def inputs_digest(inputs: dict[str, str]) -> str:
+    return hashlib.sha256("\n".join(f"{k} {v}" for k, v in sorted(inputs.items())).encode()).hexdigest()
 
 
 def prepare(root: Path, selection: Selection, today: dt.date,
             strict: bool) -> tuple[content.Library, Plan, list[Problem]]:
     """Load, validate and plan; nothing is written. Problems from checks fail the documents using the file."""
     library, review = _load_and_review(root, today, strict)
-    return library, plan(library, selection, shared_inputs(root, library)), review.problems
+    return library, plan(library, selection), review.problems
 
 
 def _load_and_review(root: Path, today: dt.date, strict: bool) -> tuple[content.Library, checks.Review]:
@@ -72,139 +102,143 @@ def _load_and_review(root: Path, today: dt.date, strict: bool) -> tuple[content.
 
 def check(root: Path, selection: Selection, today: dt.date, strict: bool) -> Outcome:
     """Validate everything and render every document's HTML (templates included), but print no PDF."""
+    from .render import Renderer
     library, review = _load_and_review(root, today, strict)
-    inputs = shared_inputs(root, library)
-    the_plan = plan(library, selection, inputs)
+    the_plan = plan(library, selection)
     outcome = Outcome(problems=list(review.problems))
     # The reviewer's table covers every document that can be assembled, errors or not.
-    outcome.documents = checks.document_rows(list(plan(content.with_problems(library, []), selection, inputs).jobs),
-                                             review)
+    outcome.documents = checks.document_rows(list(plan(content.with_problems(library, []), selection).jobs), review)
     renderer = Renderer(root)
     outcome.problems += renderer.compile_all()
     for failed in the_plan.failed:
-        outcome.problems += [p for p in failed.problems if p not in outcome.problems]
+        outcome.problems += failed.problems
     for job in the_plan.jobs:
         try:
             renderer.render(library, job)
         except BuildError as exc:
-            outcome.problems += [p for p in exc.problems if p not in outcome.problems]
+            outcome.problems += exc.problems
     outcome.problems = sorted(set(outcome.problems))
     return outcome
 
 
+Progress = Callable[[str, str], None]          # (what happened, document path)
+
+
 def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, strict: bool = False,
-          patient: Patient = Patient()) -> Outcome:
+          patient: Patient = Patient(), jobs: int | None = None, progress: Progress | None = None) -> Outcome:
+    """Build what changed. A document with errors keeps its last good PDF; the others still build."""
+    report = progress or (lambda event, path: None)
     library, the_plan, found = prepare(root, selection, today, strict)
     outcome = Outcome(problems=list(found))
     for failed in the_plan.failed:
         outcome.failed.append(failed.output)
-        outcome.problems += [p for p in failed.problems if p not in outcome.problems]
-        LOGGER.error("failed: %s", failed.output)
+        outcome.problems += failed.problems
+        report("failed", failed.output)
+    if not patient.is_blank:
+        _build_for_patient(library, the_plan, output_dir, patient, outcome, report)
+        outcome.problems = sorted(set(outcome.problems))
+        return outcome
+
     manifest = Manifest.load(output_dir)
-    manifest.keep_existing()
-    if the_plan.jobs:
-        renderer = Renderer(root)
-        families = sorted({f for job in the_plan.jobs for f in clinic_families(job.clinic.clinic)})
-        printer = Printer(root, families)
-        for job in the_plan.jobs:
-            try:
-                entry, pdf = _build_one(root, library, renderer, printer, job, patient)
-            except BuildError as exc:
-                outcome.failed.append(job.output)
-                outcome.problems += [p for p in exc.problems if p not in outcome.problems]
-                LOGGER.error("failed: %s", job.output)
-                continue
-            if patient.is_blank:
-                write_atomic(output_dir, job.output, pdf)
-                manifest.record(entry)
-                outcome.built.append(job.output)
-            else:   # a filled-in sheet is for one patient: kept apart from the masters, not in the manifest
-                target = f"patients/{job.key}-{patient.slug}.pdf"
-                write_atomic(output_dir, target, pdf)
-                outcome.built.append(target)
-            LOGGER.info("built: %s (%d pages)", job.output, entry.pages)
-    manifest.save()
+    manifest.sweep()
+    planned = {job.output for job in the_plan.jobs} | {f.output for f in the_plan.failed}
+    for path in sorted(manifest.entries):
+        entry = manifest.entries[path]
+        if _selected(selection, entry) and path not in planned:
+            manifest.remove(path)
+            outcome.removed.append(path)
+            report("removed", path)
+
+    tasks: list[tuple[Job, str]] = []
+    inputs_of: dict[str, dict[str, str]] = {}
+    digests = Digests(root)
+    specs = {name: spec.model_dump_json() for name, spec in library.variants.items()}
+    for job in the_plan.jobs:
+        inputs_of[job.output] = digests.of(job, specs[job.variant])
+        digest = inputs_digest(inputs_of[job.output])
+        previous = manifest.entries.get(job.output)
+        if previous is not None and previous.inputs_digest == digest:
+            outcome.unchanged.append(job.output)
+        else:
+            tasks.append((job, digest))
+    existed = set(manifest.entries)
+
+    for result in _print_all(library, tasks, patient, jobs or os.cpu_count() or 1):
+        outcome.peak_worker_mb = max(outcome.peak_worker_mb, result.peak_rss_mb)
+        job = result.job
+        if result.pdf is None:
+            outcome.failed.append(job.output)
+            outcome.problems += result.problems
+            report("failed", job.output)
+            continue
+        inputs = inputs_of[job.output]
+        entry = Entry(path=job.output, clinic=job.clinic.id, language=job.language, condition=job.condition_id,
+                      kind=job.kind_id, variant=job.variant, version=job.version,
+                      review_due=job.review_due.isoformat(), pages=result.pages, sha256=sha256(result.pdf),
+                      inputs_digest=inputs_digest(inputs), inputs=inputs)
+        manifest.publish(entry, result.pdf)
+        (outcome.changed if job.output in existed else outcome.added).append(job.output)
+        report("changed" if job.output in existed else "added", job.output)
+    if not manifest.output_dir.joinpath(Manifest.NAME).exists():
+        manifest.save()
     outcome.problems = sorted(set(outcome.problems))
     return outcome
 
 
-def _build_one(root: Path, library: content.Library, renderer: Renderer, printer: Printer, job: Job,
-               patient: Patient) -> tuple[Entry, bytes]:
-    digest = inputs_digest(job, root)
-    html = renderer.render(library, job, patient)
-    clinic = job.clinic
-    variant = library.variants[job.variant]
-    cmyk = variant.colour == "cmyk"
-    print_job = PrintJob(html=html, families=tuple(clinic_families(clinic.clinic)), variant_name=job.variant,
-                         variant=variant, profile=library.profiles[clinic.clinic.print.profile] if cmyk else None,
-                         profile_file=clinic.profile if cmyk else None, digest=digest, source=job.output, created=job.last_reviewed)
-    try:
-        pdf, pages = printer.write(print_job)
-    except BuildError as exc:
-        raise BuildError(_locate(exc.problems, job)) from None
-    findings = preflight.preflight(io.BytesIO(pdf), expectation(library, job), shown_as=job.output)
-    if findings:
-        raise BuildError([finding_problem(f) for f in findings])
-    entry = Entry(path=job.output, clinic=job.clinic.id, language=job.language, condition=job.condition_id,
-                  kind=job.kind_id, variant=job.variant, version=job.version,
-                  review_due=job.review_due.isoformat(), pages=pages, sha256=sha256(pdf), inputs_digest=digest)
-    return entry, pdf
+def _print_all(library: content.Library, tasks: list[tuple[Job, str]], patient: Patient, jobs: int):
+    if not tasks:
+        return iter(())
+    from .worker import run_all
+    return run_all(library, tasks, patient, jobs)
 
 
-def expectation(library: content.Library, job: Job) -> preflight.Expectation:
-    """What the preflight expects of a document, from its clinic and variant."""
-    clinic = job.clinic.clinic
-    variant = library.variants[job.variant]
-    bleed = BLEED_PT[clinic.print.bleed] if variant.colour == "cmyk" else 0.0
-    return preflight.Expectation(job.variant, PAPER_PT[clinic.paper], bleed=bleed, min_body_pt=variant.min_body_pt)
+def _selected(selection: Selection, entry: Entry) -> bool:
+    wanted = (selection.clinic, selection.language, selection.condition, selection.kind, selection.variant)
+    values = (entry.clinic, entry.language, entry.condition, entry.kind, entry.variant)
+    return all(w in (None, v) for w, v in zip(wanted, values))
 
 
-def finding_problem(finding: preflight.Finding) -> Problem:
-    """A preflight finding as a problem: the PDF stands for the file and its page for the line."""
-    return Problem(finding.document, finding.page or 1, finding.message, f"preflight/{finding.rule}")
-
-
-def _locate(problems: list[Problem], job: Job) -> list[Problem]:
-    """Point a printing problem at the block line that references the failing file, when one does."""
-    located = []
-    for problem in problems:
-        where = (problem.path, problem.line)
-        for section in job.sections:
-            for offset, text in enumerate(section.block.body.splitlines()):
-                for token in _references(text):
-                    if token in problem.message:
-                        where = (section.block.path, section.block.body_line + offset)
-        located.append(Problem(where[0], where[1], f"{job.output}: {problem.message}", problem.rule))
-    return located
-
-
-def _references(line: str) -> list[str]:
-    """File names and URLs that a Markdown line points at: the targets of links and images."""
-    return [m.rsplit("/", 1)[-1] or m for m in re.findall(r"\]\(([^)\s]+)", line)]
+def _build_for_patient(library: content.Library, the_plan: Plan, output_dir: Path, patient: Patient,
+                       outcome: Outcome, report: Progress) -> None:
+    """Sheets filled in for one patient: always printed, kept apart from the masters, not in the manifest."""
+    from .worker import run_all
+    tasks = [(job, inputs_digest({"patient": patient.slug, "document": job.output})) for job in the_plan.jobs]
+    for result in run_all(library, tasks, patient, jobs=1):
+        if result.pdf is None:
+            outcome.failed.append(result.job.output)
+            outcome.problems += result.problems
+            continue
+        target = f"patients/{result.job.key}-{patient.slug}.pdf"
+        write_atomic(output_dir, target, result.pdf)
+        outcome.added.append(target)
+        report("added", target)
 
 
 def preflight_outputs(root: Path, output_dir: Path, only: list[Path] | None) -> tuple[dict, list[Problem]]:
     """Preflight PDFs in the output folder (those of the manifest by default) as a print shop would.
     Returns the report written to output/preflight.json and the findings as problems."""
+    from . import preflight
+    from .worker import expectation, finding_problem
     library = content.load(root)
-    jobs = {job.output: job for job in plan(content.with_problems(library, []), Selection(), ()).jobs}
+    jobs = {job.output: job for job in plan(content.with_problems(library, []), Selection()).jobs}
     if only is None:
         targets = sorted(Manifest.load(output_dir).entries)
     else:
         targets = []
         for path in only:
-            relative = str(path.resolve().relative_to(output_dir.resolve())) if path.resolve().is_relative_to(
-                output_dir.resolve()) else str(path)
+            resolved, out = path.resolve(), output_dir.resolve()
+            relative = str(resolved.relative_to(out)) if resolved.is_relative_to(out) else str(path)
             if relative not in jobs:
                 raise ValueError(f"{path} is not a document of the catalogue in {output_dir}")
             targets.append(relative)
     documents, problems = [], []
     for relative in targets:
         file = output_dir / relative
-        if not file.is_file():
-            problems.append(Problem(relative, 1, "listed in the manifest but missing", "preflight/missing"))
-            documents.append({"path": relative, "variant": jobs[relative].variant, "passed": False,
-                              "findings": [{"page": None, "rule": "missing", "message": "file is missing"}]})
+        if relative not in jobs or not file.is_file():
+            problems.append(Problem(relative, 1, "listed in the manifest but missing or not in the catalogue",
+                                    "preflight/missing"))
+            documents.append({"path": relative, "passed": False, "findings": [
+                {"page": None, "rule": "missing", "message": "missing or not in the catalogue"}]})
             continue
         findings = preflight.preflight(file, expectation(library, jobs[relative]), shown_as=relative)
         problems += [finding_problem(f) for f in findings]

@@ -145,7 +145,7 @@ class Checker:
         self.library = library
         self.policy = policy
         self.today = today
-        self.md = markdown_ext.make_markdown()
+        self.md = markdown_ext.make_markdown(typography=False)
         self.patterns = [(p, re.compile(r"(?<![\w])" + r"[\s\-]+".join(re.escape(w) for w in p.phrase.split())
                                         + r"(?![\w])", re.IGNORECASE)) for p in policy.phrases]
         self.scores: dict[str, Score] = {}

@@ -1,6 +1,7 @@
-"""Command line: `python build.py [build|check] [options]`.
+"""Command line: `python build.py [build|check|preflight|deliver|watch] [options]`.
 
-Exit codes: 0 success; 1 problems were found (printed as path:line: message); 2 usage error.
+Exit codes: 0 success; 1 problems were found (printed as path:line: message); 2 usage error; 3 another run
+holds the output folder's lock.
 """
 
 from __future__ import annotations
@@ -14,20 +15,23 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import builder
-from .plan import Selection
+from .plan import Patient, Selection
 from .problems import Problem
-from .render import Patient
 
 ROOT = Path(__file__).resolve().parent.parent
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+LOGGER = logging.getLogger("handouts")
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+COMMANDS = ["build", "check", "preflight", "deliver", "watch"]
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="build.py", description="Build branded patient handouts (PDF) from reviewed Markdown content.")
-    parser.add_argument("command", nargs="?", default="build", choices=["build", "check", "preflight"],
-                        help="build: render PDFs (default); check: validate everything without rendering PDFs; "
-                             "preflight: check produced PDFs as a print shop would")
+    parser.add_argument("command", nargs="?", default="build", choices=COMMANDS,
+                        help="build: render the PDFs whose inputs changed (default); check: validate everything "
+                             "without rendering PDFs; preflight: check produced PDFs as a print shop would; "
+                             "deliver: zip the print masters changed since the last delivery; watch: rebuild "
+                             "whenever a content or template file is saved")
     parser.add_argument("pdfs", nargs="*", type=Path, help="preflight only: PDFs to check (default: the manifest)")
     parser.add_argument("--clinic", help="only this clinic (folder name under content/clinics/)")
     parser.add_argument("--language", help="only this language, e.g. en")
@@ -35,7 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--kind", help="only this kind of document, e.g. leaflet or consent")
     parser.add_argument("--variant", help="only this variant, e.g. screen")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
-    parser.add_argument("--format", choices=["text", "json"], default="text", help="how problems are printed")
+    parser.add_argument("--format", "--report", dest="format", choices=["text", "json"], default="text",
+                        help="text for people, json for machines (a report on standard output)")
+    parser.add_argument("--jobs", type=_positive, default=None,
+                        help="worker processes that render in parallel (default: the number of cores)")
+    parser.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                        help="if another run is using the output folder, wait this long for it (default: 0)")
     parser.add_argument("--output", type=Path, default=None, help="output folder (default: output/)")
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     parser.add_argument("--today", type=dt.date.fromisoformat, default=None,
@@ -45,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
                              "procedure, procedure_date, clinician)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print problems only")
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def _validate_selection(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Selection:
@@ -102,8 +118,7 @@ def _table(rows: list) -> str:
     return "\n".join([fmt(header), "  ".join("-" * w for w in widths), *map(fmt, lines)])
 
 
-def _preflight(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    output = args.output or args.root / "output"
+def _preflight(args: argparse.Namespace, parser: argparse.ArgumentParser, output: Path) -> int:
     try:
         report, problems = builder.preflight_outputs(args.root, output, args.pdfs or None)
     except ValueError as exc:
@@ -118,28 +133,123 @@ def _preflight(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     return EXIT_PROBLEMS if problems else EXIT_OK
 
 
+def _configure_logging(quiet: bool) -> bool:
+    """Plain timestamped lines when not on a terminal (cron, CI); a progress bar on one. Returns the latter."""
+    interactive = sys.stderr.isatty()
+    fmt = "%(message)s" if interactive else "%(asctime)s %(levelname)s %(message)s"
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format=fmt, stream=sys.stderr)
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    logging.getLogger("pikepdf").setLevel(logging.WARNING)
+    return interactive and not quiet
+
+
+class _Progress:
+    """Reports each document as it is published: a bar on a terminal, a log line otherwise."""
+
+    def __init__(self, bar: bool):
+        self.bar = None
+        self.use_bar = bar
+
+    def __call__(self, event: str, path: str) -> None:
+        if self.use_bar and event in ("added", "changed", "failed"):
+            if self.bar is None:
+                from tqdm import tqdm
+                self.bar = tqdm(unit="doc", desc="rendering", file=sys.stderr, leave=False)
+            self.bar.update()
+            self.bar.set_postfix_str(path.rsplit("/", 1)[-1], refresh=False)
+        else:
+            (LOGGER.error if event == "failed" else LOGGER.info)("%s: %s", event, path)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _summary(outcome: builder.Outcome) -> str:
+    return (f"{len(outcome.added)} added, {len(outcome.changed)} changed, {len(outcome.removed)} removed, "
+            f"{len(outcome.unchanged)} unchanged, {len(outcome.failed)} failed")
+
+
+def _build(args: argparse.Namespace, parser: argparse.ArgumentParser, selection: Selection, today: dt.date,
+           output: Path, bar: bool) -> int:
+    progress = _Progress(bar)
+    try:
+        outcome = builder.build(args.root, output, selection, today, args.strict, _patient(args, parser),
+                                jobs=args.jobs, progress=progress)
+    finally:
+        progress.close()
+    if args.format == "json":
+        print(json.dumps(outcome.summary(), indent=2))
+    else:
+        for problem in outcome.problems:
+            print(problem.format(), file=sys.stderr)
+        LOGGER.log(logging.INFO if outcome.ok else logging.WARNING, "%s", _summary(outcome))
+    return EXIT_OK if outcome.ok else EXIT_PROBLEMS
+
+
+def _deliver(args: argparse.Namespace, output: Path, today: dt.date) -> int:
+    from .deliver import deliver
+    delivery = deliver(output, today)
+    if args.format == "json":
+        print(json.dumps({"delivery": delivery.number, "zip": str(delivery.zip_path), "new": delivery.new,
+                          "changed": delivery.changed, "withdrawn": delivery.withdrawn}, indent=2))
+    elif delivery.empty:
+        print(f"delivery {delivery.number}: nothing changed since the last delivery; "
+              f"{delivery.zip_path} carries no print masters")
+    else:
+        print(f"delivery {delivery.number}: {len(delivery.new)} new, {len(delivery.changed)} changed, "
+              f"{len(delivery.withdrawn)} withdrawn -> {delivery.zip_path}")
+    return EXIT_OK
+
+
+def _watch(args: argparse.Namespace, parser: argparse.ArgumentParser, selection: Selection,
+           output: Path) -> int:
+    from .watch import watch
+
+    def rebuild() -> None:
+        outcome = builder.build(args.root, output, selection, args.today or dt.date.today(), args.strict,
+                                jobs=args.jobs, progress=_Progress(False))
+        for problem in outcome.problems:
+            print(problem.format(), file=sys.stderr, flush=True)
+        LOGGER.info("%s", _summary(outcome))
+
+    try:
+        watch(args.root, rebuild)
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
-    logging.getLogger("weasyprint").setLevel(logging.WARNING)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    bar = _configure_logging(args.quiet)
     args.root = args.root.resolve()
     selection = _validate_selection(args, parser)
     today = args.today or dt.date.today()
     if args.pdfs and args.command != "preflight":
         parser.error("PDF paths are taken by the preflight command only")
-    if args.command == "preflight":
-        return _preflight(args, parser)
     if args.command == "check":
         outcome = builder.check(args.root, selection, today, args.strict)
-    else:
-        output = args.output or args.root / "output"
-        outcome = builder.build(args.root, output, selection, today, args.strict, _patient(args, parser))
-        if not args.quiet:
-            logging.getLogger(__name__).info("%d built, %d failed", len(outcome.built), len(outcome.failed))
-    _print_report(outcome, args.format)
-    return EXIT_OK if outcome.ok else EXIT_PROBLEMS
+        _print_report(outcome, args.format)
+        return EXIT_OK if outcome.ok else EXIT_PROBLEMS
+    output = (args.output or args.root / "output").resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    from filelock import FileLock, Timeout
+    try:
+        with FileLock(output / ".lock", timeout=args.wait):
+            if args.command == "preflight":
+                return _preflight(args, parser, output)
+            if args.command == "deliver":
+                return _deliver(args, output, today)
+            if args.command == "watch":
+                return _watch(args, parser, selection, output)
+            return _build(args, parser, selection, today, output, bar)
+    except Timeout:
+        print(f"build.py: another run is using {output} (lock {output / '.lock'}); "
+              f"waited {args.wait:g} s. Try again later, or pass --wait SECONDS.", file=sys.stderr)
+        return EXIT_LOCKED
 
 
 if __name__ == "__main__":

@@ -54,10 +54,12 @@ class ClinicConfig:
     path: str
     profile: Path          # the ICC file of the clinic's print profile
 
-    def files(self) -> list[Path]:
-        """Every file of the clinic's that a document depends on."""
-        return [self.folder / "clinic.yaml", self.folder / self.clinic.logo, self.folder / self.clinic.print.logo,
-                self.profile]
+    def files(self, cmyk: bool) -> list[Path]:
+        """The clinic's files a document depends on: on screen the RGB logo; in print the CMYK logo and the
+        output profile."""
+        if cmyk:
+            return [self.folder / "clinic.yaml", self.folder / self.clinic.print.logo, self.profile]
+        return [self.folder / "clinic.yaml", self.folder / self.clinic.logo]
 
 
 @dataclass(frozen=True)

@@ -43,9 +43,10 @@ class HandoutExtension(Extension):
         md.treeprocessors.register(ImageSources(md), "handout-images", 5)
 
 
-def make_markdown() -> Markdown:
-    return Markdown(extensions=["tables", "attr_list", "sane_lists", "smarty", HandoutExtension()],
-                    output_format="html")
+def make_markdown(typography: bool = True) -> Markdown:
+    """The Markdown converter for blocks; `typography` adds curly quotes and dashes (not needed for checks)."""
+    extensions = ["tables", "attr_list", "sane_lists", HandoutExtension()] + (["smarty"] if typography else [])
+    return Markdown(extensions=extensions, output_format="html")
 
 
 def convert(md: Markdown, text: str, folder: Path) -> str:

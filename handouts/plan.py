@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
 
+from . import fonts
 from .content import SHARED, Block, ClinicConfig, Library
+from .deps import template_closure
 from .models import Condition, Kind
 from .problems import Problem
 
@@ -21,6 +24,26 @@ class Selection:
     condition: str | None = None
     kind: str | None = None
     variant: str | None = None
+
+
+@dataclass(frozen=True)
+class Patient:
+    """Optional details printed on a consent sheet; blank labelled lines where absent."""
+
+    name: str | None = None
+    date_of_birth: str | None = None
+    procedure: str | None = None
+    procedure_date: str | None = None
+    clinician: str | None = None
+
+    @property
+    def is_blank(self) -> bool:
+        return not any(vars(self).values())
+
+    @property
+    def slug(self) -> str:
+        words = re.findall(r"[a-z0-9]+", (self.name or "patient").lower())
+        return "-".join(words) or "patient"
 
 
 @dataclass(frozen=True)
@@ -112,11 +135,10 @@ def _matches(selection: Selection, clinic: str, language: str, condition: str, k
     return all(w in (None, v) for w, v in zip(wanted, (clinic, language, condition, kind, variant)))
 
 
-def plan(library: Library, selection: Selection, shared_inputs: tuple[Path, ...]) -> Plan:
+def plan(library: Library, selection: Selection) -> Plan:
     """Every (clinic, language, condition, kind, variant) in the catalogue that matches `selection`.
 
     A document that uses a file with errors fails, with those errors; the others build.
-    `shared_inputs` are files every document depends on (templates, stylesheets, fonts).
     """
     cat = library.catalogue
     errors_by_path: dict[str, list[Problem]] = {}
@@ -132,8 +154,7 @@ def plan(library: Library, selection: Selection, shared_inputs: tuple[Path, ...]
         clinic = library.clinics[clinic_id]
         if language not in clinic.clinic.languages:
             continue
-        job, problems = _plan_one(library, errors_by_path, clinic, language, condition_id, kind_id, variant,
-                                  shared_inputs)
+        job, problems = _plan_one(library, errors_by_path, clinic, language, condition_id, kind_id, variant)
         if job is not None and not problems:
             jobs.append(job)
         else:
@@ -143,8 +164,7 @@ def plan(library: Library, selection: Selection, shared_inputs: tuple[Path, ...]
 
 
 def _plan_one(library: Library, errors_by_path: dict[str, list[Problem]], clinic: ClinicConfig, language: str,
-              condition_id: str, kind_id: str, variant: str,
-              shared_inputs: tuple[Path, ...]) -> tuple[Job | None, list[Problem]]:
+              condition_id: str, kind_id: str, variant: str) -> tuple[Job | None, list[Problem]]:
     lang = library.languages[language]
     condition = lang.conditions.get(condition_id)
     kind = library.kinds.get(kind_id)
@@ -170,7 +190,15 @@ def _plan_one(library: Library, errors_by_path: dict[str, list[Problem]], clinic
             continue
         problems += errors_by_path.get(block.path, [])
         sections.append(Section(spec.role, block))
-    inputs = {library.root / p for p in fixed} | set(clinic.files()) | {s.block.file for s in sections}
+    spec = library.variants.get(variant)
+    if spec is None:
+        return None, problems + [Problem("content/catalogue.yaml", 1, f"unknown variant '{variant}'", "plan")]
+    cmyk = spec.colour == "cmyk"
+    templates = library.root / "templates"
+    inputs = ({library.root / p for p in fixed} | set(clinic.files(cmyk)) | {s.block.file for s in sections}
+              | set(template_closure(templates, kind.template)) | {templates / "print.css"}
+              | ({templates / spec.stylesheet} if spec.stylesheet else set())
+              | set(fonts.files([clinic.clinic.fonts.body, clinic.clinic.fonts.headings])))
     job = Job(clinic, language, condition_id, condition, kind_id, kind, variant, tuple(sections),
-              tuple(sorted(inputs)) + shared_inputs)
+              tuple(sorted(inputs)))
     return job, problems

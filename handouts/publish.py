@@ -52,6 +52,7 @@ class Entry:
     pages: int
     sha256: str
     inputs_digest: str
+    inputs: dict[str, str]   # each input (file, version or option) and the start of its sha256
 
 
 class Manifest:
@@ -78,6 +79,28 @@ class Manifest:
 
     def record(self, entry: Entry) -> None:
         self.entries[entry.path] = entry
+
+    def publish(self, entry: Entry, pdf: bytes) -> None:
+        """Put a new PDF in place so that, wherever a run is killed, every entry matches its file: the old
+        entry goes first, then the file is replaced atomically, then the new entry is written."""
+        if entry.path in self.entries:
+            del self.entries[entry.path]
+            self.save()
+        write_atomic(self.output_dir, entry.path, pdf)
+        self.record(entry)
+        self.save()
+
+    def remove(self, path: str) -> None:
+        """Withdraw a document whose source is gone: entry first, then the file."""
+        self.entries.pop(path, None)
+        self.save()
+        (self.output_dir / path).unlink(missing_ok=True)
+
+    def sweep(self) -> None:
+        """Forget entries whose PDF is gone or differs, and delete temporary files a killed run left."""
+        for stale in self.output_dir.rglob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+        self.keep_existing()
 
     def keep_existing(self) -> None:
         """Drop entries whose PDF is gone or differs from what the entry says."""

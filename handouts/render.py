@@ -18,28 +18,8 @@ from markupsafe import Markup, escape
 from . import markdown_ext
 from .content import Library
 from .models import BLEED_PT, Strings
-from .plan import Job
+from .plan import Job, Patient
 from .problems import BuildError, Problem, relpath
-
-
-@dataclass(frozen=True)
-class Patient:
-    """Optional details printed on a consent sheet; blank labelled lines where absent."""
-
-    name: str | None = None
-    date_of_birth: str | None = None
-    procedure: str | None = None
-    procedure_date: str | None = None
-    clinician: str | None = None
-
-    @property
-    def is_blank(self) -> bool:
-        return not any(vars(self).values())
-
-    @property
-    def slug(self) -> str:
-        words = re.findall(r"[a-z0-9]+", (self.name or "patient").lower())
-        return "-".join(words) or "patient"
 
 
 def format_date(value: dt.date, strings: Strings, country: str) -> str:
