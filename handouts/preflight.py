@@ -13,6 +13,7 @@ Content streams are read with the graphics state tracked through q/Q/cm, into Fo
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -139,7 +140,7 @@ ICC_COMPONENTS = {1: "Gray", 3: "RGB", 4: "CMYK"}
 class _Scanner:
     """Reads one page's content, following Form XObjects and tiling patterns, into a `_Scan`."""
 
-    def __init__(self) -> None:
+    def __init__(self, count_text: bool) -> None:
         self.scan = _Scan()
         self.active: set[tuple[int, int]] = set()     # forms and patterns being read, against cycles
         self.handlers: dict[str, Callable[[_Frame, list], None]] = {
@@ -149,10 +150,14 @@ class _Scanner:
             "SCN": self._pattern, "sh": self._shading, "Do": self._draw,
             **{op: self._device_colour(name) for op, name in DEVICE_COLOURS.items()},
         }
+        if not count_text:                 # counting characters by size is the costly part; only some need it
+            for operator in ("Tj", "'", '"', "TJ"):
+                del self.handlers[operator]
+        self.operators = " ".join([*self.handlers, "BI", "ID", "EI"])   # the rest is skipped while parsing
 
     def read(self, content: Object | Page, resources: Dictionary, ctm: Matrix) -> None:
         frame = _Frame(resources, ctm, _Graphics(ctm))
-        for instruction in pikepdf.parse_content_stream(content):
+        for instruction in pikepdf.parse_content_stream(content, self.operators):
             if isinstance(instruction, pikepdf.ContentStreamInlineImage):
                 self._place("inline image", instruction.iimage.obj, frame)
                 continue
@@ -182,20 +187,18 @@ class _Scanner:
         frame.state.size = float(size)
 
     def _show(self, frame: _Frame, operands: list) -> None:
-        self._count(frame, bytes(operands[-1]))
+        self._count(frame, len(bytes(operands[-1])))
 
     def _show_array(self, frame: _Frame, operands: list) -> None:
-        for item in operands[0]:
-            if isinstance(item, pikepdf.String):
-                self._count(frame, bytes(item))
+        self._count(frame, _shown_bytes(operands[0]))
 
-    def _count(self, frame: _Frame, shown: bytes) -> None:
-        """Add the characters of one shown string at their size on the page (font size times text and CTM scale)."""
+    def _count(self, frame: _Frame, shown: int) -> None:
+        """Add the characters of shown bytes at their size on the page (font size times text and CTM scale)."""
         _, _, c, d, _, _ = (frame.text_matrix @ frame.state.ctm).shorthand
         size = round(abs(frame.state.size) * math.hypot(c, d), 1)
         font = frame.state.font
         per_character = 2 if font is not None and font.get("/Subtype") == "/Type0" else 1
-        self.scan.text[size] += len(shown) // per_character
+        self.scan.text[size] += shown // per_character
 
     def _device_colour(self, name: str) -> Callable[[_Frame, list], None]:
         def handler(frame: _Frame, operands: list) -> None:
@@ -246,6 +249,18 @@ class _Scanner:
         self.scan.images.append(_Placed(label, int(image.Width), int(image.Height), colour, frame.state.ctm))
 
 
+_HEX_STRING = re.compile(rb"<([0-9A-Fa-f]*)>")
+
+
+def _shown_bytes(array: Array) -> int:
+    """The bytes of the strings in a TJ array. Producers often show one glyph per string: rather than visit each
+    element, read the array as qpdf writes it, where binary strings are hex; any literal string, and the slow way."""
+    serialised = array.unparse()
+    if b"(" not in serialised:
+        return sum(map(len, _HEX_STRING.findall(serialised))) // 2
+    return sum(len(bytes(item)) for item in array if isinstance(item, pikepdf.String))
+
+
 def _matrix(values: Iterable) -> Matrix:
     return Matrix(*(float(v) for v in values))
 
@@ -290,8 +305,8 @@ def _page_resources(page: Page) -> Dictionary:
     return resources if isinstance(resources, Dictionary) else Dictionary()
 
 
-def _scan_page(page: Page) -> _Scan:
-    scanner = _Scanner()
+def _scan_page(page: Page, count_text: bool) -> _Scan:
+    scanner = _Scanner(count_text)
     scanner.read(page, _page_resources(page), Matrix())
     return scanner.scan
 
@@ -307,7 +322,8 @@ class _Context:
     @cached_property
     def scans(self) -> list[_Scan]:
         """Each page's content, read once and shared by the checks that need it."""
-        return [_scan_page(page) for page in self.pdf.pages]
+        count_text = _body_size in _checks(self.expect.variant)
+        return [_scan_page(page, count_text) for page in self.pdf.pages]
 
     def pages(self) -> Iterator[tuple[int, Page]]:
         return enumerate(self.pdf.pages, 1)
@@ -325,7 +341,24 @@ def _encryption(context: _Context) -> Iterator[Issue]:
         yield None, "encryption", f"encrypted (revision {info.R}, {info.bits}-bit key): it must be an open file"
 
 
+# A name that can start a script; qpdf writes names in one spelling, so matching the serialised objects is enough
+# to know when the full walk below is needed (a match inside a string only costs that walk).
+_SCRIPT_KEYS = re.compile(rb"/(?:JS|AA|JavaScript)(?=[\s()<>\[\]{}/%]|$)")
+
+
+def _may_script(pdf: Pdf) -> bool:
+    """Whether any object of the file mentions a script key: one pass over the serialised objects."""
+    for obj in pdf.objects:
+        if isinstance(obj, Stream):
+            obj = obj.stream_dict
+        if isinstance(obj, (Dictionary, Array)) and _SCRIPT_KEYS.search(obj.unparse(resolved=True)):
+            return True
+    return False
+
+
 def _javascript(context: _Context) -> Iterator[Issue]:
+    if not _may_script(context.pdf):
+        return
     names = context.pdf.Root.get("/Names")
     if isinstance(names, Dictionary) and "/JavaScript" in names:
         yield None, "javascript", "document-level scripts (/Names /JavaScript)"

@@ -469,5 +469,22 @@ def test_text_matrix_starts_afresh_in_each_text_object(tmp_path: Path) -> None:
         "most text (20 of 21 characters) is 12 pt; large print needs at least 16 pt"]
 
 
+@pytest.mark.parametrize("shown, characters", [
+    (b"[<0041> -20 <00420043>] TJ", 6),              # hex strings only, read from qpdf's serialisation
+    (b"[(AB) -20 <0043> (D\\)E)] TJ", 7),            # a literal string, with an escape: read one by one
+])
+def test_characters_shown_by_a_tj_array(tmp_path: Path, shown: bytes, characters: int) -> None:
+    with pikepdf.new() as document:
+        document.add_blank_page(page_size=A4)
+        page = document.pages[0]
+        page.Resources = Dictionary(Font=Dictionary(F1=Dictionary(Type=Name.Font, Subtype=Name.Type1,
+                                                                  BaseFont=Name.Helvetica)))
+        page.Contents = document.make_stream(b"BT /F1 12 Tf 72 600 Td " + shown + b" ET")
+        document.save(tmp_path / "text.pdf")
+    findings = [f for f in preflight(tmp_path / "text.pdf", LARGE) if f.rule == "body-size"]
+    assert [f.message for f in findings] == [
+        f"most text ({characters} of {characters} characters) is 12 pt; large print needs at least 16 pt"]
+
+
 def test_screen_copy_is_not_held_to_large_print_size(make_copy: Make) -> None:
     assert preflight(make_copy("small", style="body { font-size: 10pt }"), SCREEN) == []
