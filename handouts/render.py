@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ def format_date(value: dt.date, strings: Strings, country: str) -> str:
     return pattern.format(day=value.day, month=strings.months[value.month - 1], year=value.year)
 
 
+@lru_cache(maxsize=256)
 def qr_svg(url: str, colour: str, size_mm: float) -> Markup:
     """The URL as a QR code in vector form: segno encodes it, each dark run becomes a rectangle of one path."""
     code = segno.make(url, error="m")
@@ -73,6 +75,13 @@ class Renderer:
         )
         self.env.filters["css_string"] = css_string
         self.md = markdown_ext.make_markdown()
+        self._blocks: dict[tuple[str, Path], str] = {}     # a block's HTML, converted once per process
+
+    def block_html(self, text: str, folder: Path) -> str:
+        key = (text, folder)
+        if key not in self._blocks:
+            self._blocks[key] = markdown_ext.convert(self.md, text, folder)
+        return self._blocks[key]
 
     def compile_all(self) -> list[Problem]:
         """Compile every template, so that a syntax error is found even in one no document uses yet."""
@@ -93,7 +102,7 @@ class Renderer:
         sources: dict[str, Any] = {}
         for section in job.sections:
             block = section.block
-            html = markdown_ext.convert(self.md, block.body, block.file.parent)
+            html = self.block_html(block.body, block.file.parent)
             sections.append({"role": section.role, "id": block.meta.id, "title": block.meta.title,
                              "html": Markup(html), "version": block.meta.version})
             for source in block.meta.sources:
