@@ -6,8 +6,11 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+
+
+FILE_MODE = 0o644
 
 
 class UnsafePath(ValueError):
@@ -24,6 +27,7 @@ def write_atomic(output_dir: Path, relative: str, data: bytes) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, FILE_MODE)          # mkstemp makes the file private; outputs are for others to read
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -110,6 +114,6 @@ class Manifest:
                 del self.entries[path]
 
     def save(self) -> None:
-        documents = [asdict(self.entries[k]) for k in sorted(self.entries)]
+        documents = [vars(self.entries[k]) for k in sorted(self.entries)]     # entries are frozen: no copy needed
         text = json.dumps({"documents": documents}, indent=2, ensure_ascii=False) + "\n"
         write_atomic(self.output_dir, self.NAME, text.encode("utf-8"))

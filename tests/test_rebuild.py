@@ -21,7 +21,7 @@ from conftest import ROOT, TODAY
 from handouts import builder
 from handouts.deliver import deliver
 from handouts.plan import Selection
-from handouts.publish import Manifest, sha256
+from handouts.publish import Manifest, sha256, write_atomic
 from handouts.watch import watch
 
 UK_SCREEN = Selection(clinic="fennick-street-uk", variant="screen")
@@ -252,3 +252,10 @@ def _lines(process: subprocess.Popen, seconds: float):
                 if not line:
                     return
                 yield line
+
+
+def test_outputs_are_readable_by_others_and_leave_no_temporary_file(tmp_path: Path) -> None:
+    written = write_atomic(tmp_path, "clinic/en/leaflet.pdf", b"%PDF-1.7")
+    assert written.read_bytes() == b"%PDF-1.7"
+    assert written.stat().st_mode & 0o777 == 0o644           # a print shop's or web server's account reads them
+    assert [p.name for p in written.parent.iterdir()] == ["leaflet.pdf"]
