@@ -18,7 +18,8 @@ from typing import Callable
 
 from importlib.metadata import version
 
-from . import __version__, checks, content
+from . import __version__, checks, content, pool
+from .models import Variant
 from .plan import Job, Patient, Plan, Selection, plan
 from .problems import BuildError, Problem
 from .publish import Entry, Manifest, sha256, write_atomic
@@ -128,6 +129,9 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
           patient: Patient = Patient(), jobs: int | None = None, progress: Progress | None = None) -> Outcome:
     """Build what changed. A document with errors keeps its last good PDF; the others still build."""
     report = progress or (lambda event, path: None)
+    jobs = jobs or os.cpu_count() or 1
+    if jobs > 1 and patient.is_blank:
+        pool.start()          # its imports overlap the planning below; a rebuild with nothing to do barely notices
     library, the_plan, found = prepare(root, selection, today, strict)
     outcome = Outcome(problems=list(found))
     for failed in the_plan.failed:
@@ -161,9 +165,12 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
             outcome.unchanged.append(job.output)
         else:
             tasks.append((job, digest))
+    # Longest first, so that no worker is left with a long document when the others have finished.
+    tasks.sort(key=lambda task: _expected_cost(task[0], manifest.entries.get(task[0].output),
+                                               library.variants[task[0].variant]), reverse=True)
     existed = set(manifest.entries)
 
-    for result in _print_all(library, tasks, patient, jobs or os.cpu_count() or 1):
+    for result in _print_all(library, tasks, patient, jobs):
         outcome.peak_worker_mb = max(outcome.peak_worker_mb, result.peak_rss_mb)
         job = result.job
         if result.pdf is None:
@@ -183,6 +190,12 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
         manifest.save()
     outcome.problems = sorted(set(outcome.problems))
     return outcome
+
+
+def _expected_cost(job: Job, previous: Entry | None, variant: Variant) -> tuple[int, int, float]:
+    """Pages of the last build when known, then the length of the text, then the size of the type."""
+    return (previous.pages if previous else 0, sum(len(section.block.body) for section in job.sections),
+            variant.min_body_pt)
 
 
 def _print_all(library: content.Library, tasks: list[tuple[Job, str]], patient: Patient, jobs: int):

@@ -4,14 +4,12 @@ stable bytes."""
 from __future__ import annotations
 
 import calendar
-import datetime as dt
 import hashlib
 import logging
 import os
 import re
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import unquote, urlsplit
@@ -22,7 +20,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from . import fonts
-from .models import Clinic, Profile, Variant
+from .printjob import PrintJob
 from .problems import BuildError, Problem
 
 LOGGER = logging.getLogger(__name__)
@@ -74,25 +72,6 @@ def collect_warnings() -> Iterator[_Collector]:
         yield collector
     finally:
         logger.removeHandler(collector)
-
-
-def clinic_families(clinic: Clinic) -> list[str]:
-    return [clinic.fonts.body, clinic.fonts.headings]
-
-
-@dataclass(frozen=True)
-class PrintJob:
-    """What the printer needs besides the HTML."""
-
-    html: str
-    families: tuple[str, ...]
-    variant_name: str
-    variant: Variant
-    profile: Profile | None          # the clinic's CMYK profile, for variants in CMYK
-    profile_file: Path | None
-    digest: str                      # of the document's inputs: the PDF identifiers derive from it
-    source: str                      # what messages name
-    created: dt.date                 # from the content's review dates, never the clock
 
 
 def _stable_uuid(digest: str) -> str:

@@ -1,25 +1,47 @@
-"""Render and print documents in warm worker processes.
+"""Print documents in warm worker processes.
 
-Each worker imports WeasyPrint, loads the fonts and parses the stylesheets once, then prints document after
-document. The parent process alone writes files, so a worker never leaves anything half-written.
+The building process renders each document's HTML (quick, and it can start while the workers are still being
+started) and hands it on. Each worker imports WeasyPrint, loads the fonts and parses the stylesheets once, then
+prints and preflights document after document. The building process alone writes files, so a worker never
+leaves anything half-written.
 """
 
 from __future__ import annotations
 
 import io
-import multiprocessing
 import re
 import resource
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
-from . import preflight
+from . import pool, preflight
 from .content import Library
 from .models import BLEED_PT, PAPER_PT
-from .problems import BuildError, Problem
 from .plan import Job, Patient
+from .printjob import PrintJob, clinic_families, print_job
+from .problems import BuildError, Problem
 from .render import Renderer
+
+
+@dataclass(frozen=True)
+class Task:
+    """One document for a worker: how to print it and what its preflight expects."""
+
+    job: PrintJob
+    expect: preflight.Expectation
+
+
+@dataclass(frozen=True)
+class Printed:
+    """What a worker sends back."""
+
+    pdf: bytes | None
+    pages: int
+    printing: tuple[Problem, ...]     # the printer's own problems (refused fetches, WeasyPrint warnings)
+    findings: tuple[Problem, ...]     # the preflight's, each naming the PDF and its page
+    peak_rss_mb: float                # the worker's peak memory so far
 
 
 @dataclass(frozen=True)
@@ -28,45 +50,25 @@ class Result:
     pdf: bytes | None
     pages: int
     problems: tuple[Problem, ...]
-    peak_rss_mb: float          # the worker's peak memory so far
+    peak_rss_mb: float
 
 
 class Worker:
-    """Everything a process needs to turn a planned document into checked PDF bytes."""
+    """What a process needs to turn HTML into checked PDF bytes: one printer, reused."""
 
-    def __init__(self, library: Library):
-        from .pdf import Printer, clinic_families   # WeasyPrint is imported only where something is printed
-        self.library = library
-        self.renderer = Renderer(library.root)
-        families = sorted({f for c in library.clinics.values() for f in clinic_families(c.clinic)})
-        self.printer = Printer(library.root, families)
+    def __init__(self, root: Path, families: list[str]):
+        from .pdf import Printer   # WeasyPrint is imported only where something is printed
+        self.printer = Printer(root, families)
 
-    def run(self, job: Job, digest: str, patient: Patient) -> Result:
+    def run(self, task: Task) -> Printed:
         try:
-            pdf, pages = self._print(job, digest, patient)
-            return Result(job, pdf, pages, (), _peak_rss_mb())
+            pdf, pages = self.printer.write(task.job)
         except BuildError as exc:
-            return Result(job, None, 0, tuple(exc.problems), _peak_rss_mb())
-
-    def _print(self, job: Job, digest: str, patient: Patient) -> tuple[bytes, int]:
-        from .pdf import PrintJob, clinic_families
-        html = self.renderer.render(self.library, job, patient)
-        clinic = job.clinic
-        variant = self.library.variants[job.variant]
-        cmyk = variant.colour == "cmyk"
-        print_job = PrintJob(html=html, families=tuple(clinic_families(clinic.clinic)), variant_name=job.variant,
-                             variant=variant,
-                             profile=self.library.profiles[clinic.clinic.print.profile] if cmyk else None,
-                             profile_file=clinic.profile if cmyk else None, digest=digest, source=job.output,
-                             created=job.last_reviewed)
-        try:
-            pdf, pages = self.printer.write(print_job)
-        except BuildError as exc:
-            raise BuildError(locate(exc.problems, job)) from None
-        findings = preflight.preflight(io.BytesIO(pdf), expectation(self.library, job), shown_as=job.output)
+            return Printed(None, 0, tuple(exc.problems), (), _peak_rss_mb())
+        findings = preflight.preflight(io.BytesIO(pdf), task.expect, shown_as=task.job.source)
         if findings:
-            raise BuildError([finding_problem(f) for f in findings])
-        return pdf, pages
+            return Printed(None, 0, (), tuple(finding_problem(f) for f in findings), _peak_rss_mb())
+        return Printed(pdf, pages, (), (), _peak_rss_mb())
 
 
 def expectation(library: Library, job: Job) -> preflight.Expectation:
@@ -105,14 +107,36 @@ def _peak_rss_mb() -> float:
 _WORKER: Worker | None = None      # one per worker process, made by the initializer
 
 
-def _init(library: Library) -> None:
+def _init(root: Path, families: list[str]) -> None:
     global _WORKER
-    _WORKER = Worker(library)
+    _WORKER = Worker(root, families)
 
 
-def _run(job: Job, digest: str, patient: Patient) -> Result:
+def _run(task: Task) -> Printed:
     assert _WORKER is not None
-    return _WORKER.run(job, digest, patient)
+    return _WORKER.run(task)
+
+
+def _families(library: Library) -> list[str]:
+    return sorted({f for c in library.clinics.values() for f in clinic_families(c.clinic)})
+
+
+def _result(job: Job, printed: Printed) -> Result:
+    problems = tuple(locate(list(printed.printing), job)) + printed.findings
+    return Result(job, printed.pdf, printed.pages, problems, printed.peak_rss_mb)
+
+
+def _tasks(library: Library, tasks: list[tuple[Job, str]],
+           patient: Patient) -> Iterator[tuple[Job, Task | BuildError]]:
+    """Each document's HTML, rendered here, as a task for a worker, or the error that stopped it."""
+    renderer = Renderer(library.root)
+    for job, digest in tasks:
+        try:
+            html = renderer.render(library, job, patient)
+        except BuildError as exc:
+            yield job, exc
+            continue
+        yield job, Task(print_job(library, job, html, digest), expectation(library, job))
 
 
 def run_all(library: Library, tasks: list[tuple[Job, str]], patient: Patient, jobs: int) -> Iterator[Result]:
@@ -120,13 +144,21 @@ def run_all(library: Library, tasks: list[tuple[Job, str]], patient: Patient, jo
     if not tasks:
         return
     if jobs <= 1 or len(tasks) == 1:
-        worker = Worker(library)
-        for job, digest in tasks:
-            yield worker.run(job, digest, patient)
+        worker = Worker(library.root, _families(library))
+        for job, task in _tasks(library, tasks, patient):
+            if isinstance(task, BuildError):
+                yield Result(job, None, 0, tuple(task.problems), _peak_rss_mb())
+            else:
+                yield _result(job, worker.run(task))
         return
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context, initializer=_init,
-                             initargs=(library,)) as pool:
-        futures: list[Future] = [pool.submit(_run, job, digest, patient) for job, digest in tasks]
-        for future in as_completed(futures):
-            yield future.result()
+    # Render every document before the first is handed over: starting a worker waits for the fork server to
+    # finish its imports, and the rendering fits in that wait when it comes first.
+    ready = list(_tasks(library, tasks, patient))
+    for job, task in ready:
+        if isinstance(task, BuildError):
+            yield Result(job, None, 0, tuple(task.problems), 0.0)
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=pool.context(), initializer=_init,
+                             initargs=(library.root, _families(library))) as executor:
+        submitted = {executor.submit(_run, task): job for job, task in ready if isinstance(task, Task)}
+        for future in as_completed(submitted):
+            yield _result(submitted[future], future.result())
