@@ -120,6 +120,20 @@ class _Loader:
         self.problems.extend(problems)
         return value
 
+    def listed(self, model: type[M], files: dict[str, Path], what: str) -> tuple[dict[str, M], dict[str, str]]:
+        """The files of the things the catalogue lists, validated, by id; and each one's path as shown. A listed
+        file that does not exist is a problem of the catalogue."""
+        loaded: dict[str, M] = {}
+        for key, file in files.items():
+            if not file.exists():
+                self.problems.append(Problem(self.show(self.content / "catalogue.yaml"), 1,
+                                             f"{what} '{key}' has no {self.show(file)}", "catalogue"))
+                continue
+            item = self.model_file(model, file, what)
+            if item:
+                loaded[key] = item
+        return loaded, {key: self.show(file) for key, file in files.items()}
+
     def block(self, file: Path, language: str, folder: str) -> Block | BrokenFile:
         shown = self.show(file)
         text = file.read_text(encoding="utf-8")
@@ -147,18 +161,8 @@ class _Loader:
         if not strings_file.exists():
             self.problems.append(Problem(self.show(folder), 1, f"language '{code}' has no strings.yaml", "catalogue"))
         strings = self.model_file(Strings, strings_file, "strings")
-        conditions: dict[str, Condition] = {}
-        condition_paths: dict[str, str] = {}
-        for cid in catalogue.conditions:
-            file = folder / cid / "condition.yaml"
-            condition_paths[cid] = self.show(file)
-            if not file.exists():
-                self.problems.append(Problem(self.show(self.content / "catalogue.yaml"), 1,
-                                             f"condition '{cid}' has no {self.show(file)}", "catalogue"))
-                continue
-            condition = self.model_file(Condition, file, "condition")
-            if condition:
-                conditions[cid] = condition
+        conditions, condition_paths = self.listed(Condition, {cid: folder / cid / "condition.yaml"
+                                                              for cid in catalogue.conditions}, "condition")
         blocks: list[Block] = []
         broken: list[BrokenFile] = []
         for sub in [SHARED, *catalogue.conditions]:
@@ -236,18 +240,8 @@ def load(root: Path) -> Library:
         if not (loader.content / "catalogue.yaml").exists():
             loader.problems.append(Problem("content/catalogue.yaml", 1, "missing catalogue", "catalogue"))
         raise BuildError(loader.problems)
-    kinds: dict[str, Kind] = {}
-    kind_paths: dict[str, str] = {}
-    for kid in catalogue.kinds:
-        file = loader.content / "kinds" / f"{kid}.yaml"
-        kind_paths[kid] = loader.show(file)
-        if not file.exists():
-            loader.problems.append(Problem(loader.show(loader.content / "catalogue.yaml"), 1,
-                                           f"kind '{kid}' has no {loader.show(file)}", "catalogue"))
-            continue
-        kind = loader.model_file(Kind, file, "kind")
-        if kind:
-            kinds[kid] = kind
+    kinds, kind_paths = loader.listed(Kind, {kid: loader.content / "kinds" / f"{kid}.yaml"
+                                             for kid in catalogue.kinds}, "kind")
     variants = loader.mapping(Variant, root / "templates" / "variants.yaml", "variant")
     for name in catalogue.variants:
         if name not in variants:
