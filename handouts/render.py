@@ -54,9 +54,16 @@ def cmyk(values: tuple[float, float, float, float]) -> str:
     return "device-cmyk(" + " ".join(f"{v / 100:.3g}" for v in values) + ")"
 
 
+def unbroken(value: str) -> str:
+    """Spaces between digits and before a separator dot made non-breaking: a wrapped line never splits a phone
+    number or starts with a separator."""
+    return re.sub(r"(?<=[\d)]) (?=\d)| (?=·)", "\u00a0", str(value))
+
+
 def css_string(value: str) -> Markup:
-    """A value quoted for use as a CSS string inside a <style> element."""
-    escaped = "".join(ch if ch.isalnum() or ch in " .,-_:/()'" else f"\\{ord(ch):06x}" for ch in str(value))
+    """A value quoted for use as a CSS string inside a <style> element. Each escape ends with a space, which CSS
+    takes as part of the escape: without it, a space that follows the escaped character would be lost."""
+    escaped = "".join(ch if ch.isalnum() or ch in " .,-_:/()'" else f"\\{ord(ch):06x} " for ch in str(value))
     return Markup(f'"{escaped}"')
 
 
@@ -74,6 +81,7 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.filters["css_string"] = css_string
+        self.env.filters["unbroken"] = unbroken
         self.md = markdown_ext.make_markdown()
         self._blocks: dict[tuple[str, Path], str] = {}     # a block's HTML, converted once per process
 

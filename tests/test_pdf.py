@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,16 @@ def test_screen_and_large_print_are_tagged_with_language_and_title(built: Built,
 def test_leaflet_has_a_qr_code_with_its_url_printed(built: Built) -> None:
     words = " ".join(text(built.output / "fennick-street-uk/en/acne-scars-leaflet-screen.pdf").split())
     assert "https://fennick-street.example/handouts/en/acne-scars-leaflet" in words
+
+
+@pytest.mark.parametrize("clinic, footer", [
+    ("fennick-street-uk", "Fennick Street Skin Clinic (fictional sample) · 0117 496 0123"),
+    ("cedar-hollow-us", "Cedar Hollow Dermatology (fictional sample) · (555) 010-0147")])
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_footer_keeps_its_spaces_and_its_phone_number_on_one_line(built: Built, clinic: str, footer: str,
+                                                                  variant: str) -> None:
+    pdf = built.output / clinic / "en" / f"burns-wounds-consent-{variant}.pdf"
+    layout = subprocess.run(["pdftotext", "-layout", "-f", "2", "-l", "2", str(pdf), "-"], check=True,
+                            capture_output=True, text=True).stdout
+    lines = [" ".join(line.replace("\xa0", " ").split()) for line in layout.splitlines()]
+    assert any(footer in line and "Version 1.0 · Next review due" in line for line in lines), lines[-4:]
