@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -21,6 +22,17 @@ def pdffonts(pdf: Path) -> list[dict[str, str]]:
         # name type... encoding emb sub uni object-id gen: read from the right, the name from the left.
         rows.append({"name": parts[0], "emb": parts[-5], "sub": parts[-4]})
     return rows
+
+
+def words_by_page(pdf: Path) -> list[tuple[float, list[tuple[float, float, str]]]]:
+    """Each page's height and its words with their top and bottom (from the top of the page), read by poppler's
+    `pdftotext -bbox`."""
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    pages = []
+    for height, body in re.findall(r'<page width="[\d.]+" height="([\d.]+)">(.*?)</page>', out, re.S):
+        words = re.findall(r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">(.*?)</word>', body)
+        pages.append((float(height), [(float(top), float(bottom), word) for top, bottom, word in words]))
+    return pages
 
 
 def write_block(folder: Path, name: str, front: str, body: str = "Some plain text.\n") -> Path:

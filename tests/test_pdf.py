@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from pypdf import PdfReader
 from conftest import ROOT, TODAY, Built
 from handouts import builder
 from handouts.plan import Selection
-from helpers import pdffonts, text
+from helpers import pdffonts, text, words_by_page
 
 CONDITIONS = ["acne-scars", "wrinkles-ageing-skin", "burns-wounds", "inflammatory-conditions",
               "pigmentation-disorders"]
@@ -156,3 +157,23 @@ def test_footer_keeps_its_spaces_and_its_phone_number_on_one_line(built: Built, 
                             capture_output=True, text=True).stdout
     lines = [" ".join(line.replace("\xa0", " ").split()) for line in layout.splitlines()]
     assert any(footer in line and "Version 1.0 · Next review due" in line for line in lines), lines[-4:]
+
+
+def test_no_page_is_left_nearly_empty(built: Built) -> None:
+    """The first page's text runs at least half way down (the first block is not pushed over, leaving the title
+    alone on the page), and the last page carries more than a stray line or two. Read by poppler; the running
+    header and footer (lines at the same height on most pages) are left out."""
+    problems = []
+    for path in sorted(built.output.glob("*/en/*.pdf")):
+        pages = [words for _, words in words_by_page(path)]
+        heights = Counter(round(top) for words in pages for top in {round(t) for t, _, _ in words})
+        running = {height for height, count in heights.items() if count > len(pages) / 2}
+        body = [[(top, bottom) for top, bottom, _ in words if round(top) not in running] for words in pages]
+        area_top = min(top for words in body for top, _ in words)
+        area_bottom = max(bottom for words in body for _, bottom in words)
+        depth = (max(bottom for _, bottom in body[0]) - area_top) / (area_bottom - area_top)
+        if depth < 0.5:
+            problems.append(f"{path.name}: the first page's text stops {depth:.0%} down")
+        if len(body[-1]) < 20:
+            problems.append(f"{path.name}: the last page has {len(body[-1])} words")
+    assert problems == []
