@@ -54,6 +54,17 @@ def cmyk(values: tuple[float, float, float, float]) -> str:
     return "device-cmyk(" + " ".join(f"{v / 100:.3g}" for v in values) + ")"
 
 
+def _patient_view(patient: Patient, strings: Strings, country: str) -> dict[str, str | None]:
+    """A patient's details as printed: dates given as YYYY-MM-DD are written the clinic's way."""
+    view = dict(vars(patient))
+    for key in ("date_of_birth", "procedure_date"):
+        try:
+            view[key] = format_date(dt.date.fromisoformat(view[key] or ""), strings, country)
+        except ValueError:
+            pass
+    return view
+
+
 def unbroken(value: str) -> str:
     """Spaces between digits and before a separator dot made non-breaking: a wrapped line never splits a phone
     number or starts with a separator."""
@@ -148,7 +159,7 @@ class Renderer:
             },
             "sections": sections,
             "sources": list(sources.values()),
-            "patient": patient,
+            "patient": _patient_view(patient, strings, clinic.country),
         }
 
     def render(self, library: Library, job: Job, patient: Patient = Patient()) -> str:

@@ -124,3 +124,4 @@ def test_patient_details_fill_the_consent_sheet(project: Path) -> None:
     assert not (project / "output/fennick-street-uk/en/acne-scars-consent-screen.pdf").exists()
     words = " ".join(text(project / "output/patients/fennick-street-uk/en/acne-scars-consent-screen-alex-example.pdf").split())
     assert "Patient name Alex Example" in words and "Dr A. Sample" in words
+    assert "Date of birth 3 February 1980" in words                  # written the clinic's way
