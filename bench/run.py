@@ -143,8 +143,8 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="workers (default: the cores)")
     parser.add_argument("--today", type=dt.date.fromisoformat, default=dt.date.today(),
                         help="the date review dates are checked against (default: today)")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="full builds and floors, taken in turn; their medians are compared (default: 3)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="full builds and floors, taken in turn; their medians are compared (default: 5)")
     parser.add_argument("--skip-naive", action="store_true", help="leave out the naive peer (it is slow)")
     args = parser.parse_args()
     failures = []
