@@ -13,13 +13,12 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
 from importlib.metadata import version
 
-from . import __version__, checks, content, pool
+from . import __version__, checks, code_digest, content
 from .models import Variant
 from .plan import Job, Patient, Plan, Selection, plan
 from .problems import BuildError, Problem
@@ -65,7 +64,7 @@ class Digests:
 
     def __init__(self, root: Path):
         self.root = root
-        self.versions = {"version:handouts": __version__, "code:handouts": _code_digest(),
+        self.versions = {"version:handouts": __version__, "code:handouts": code_digest(),
                          "version:weasyprint": version("weasyprint")}
         self._files: dict[Path, tuple[str, str]] = {}
 
@@ -83,30 +82,36 @@ class Digests:
         return inputs
 
 
-@lru_cache(maxsize=1)
-def _code_digest() -> str:
-    """The package's own code: a change to how documents are made rebuilds them even before a version bump."""
-    return _short(b"".join(file.read_bytes() for file in sorted(Path(__file__).parent.glob("*.py"))))
-
-
 def inputs_digest(inputs: dict[str, str]) -> str:
     return hashlib.sha256("\n".join(f"{k} {v}" for k, v in sorted(inputs.items())).encode()).hexdigest()
 
 
-def prepare(root: Path, selection: Selection, today: dt.date,
-            strict: bool) -> tuple[content.Library, Plan, list[Problem]]:
+def prepare(root: Path, selection: Selection, today: dt.date, strict: bool,
+            memo: dict[str, list] | None = None) -> tuple[content.Library, Plan, checks.Review]:
     """Load, validate and plan; nothing is written. Problems from checks fail the documents using the file."""
-    library, review = _load_and_review(root, today, strict)
-    return library, plan(library, selection), review.problems
+    library, review = _load_and_review(root, today, strict, memo)
+    return library, plan(library, selection), review
 
 
-def _load_and_review(root: Path, today: dt.date, strict: bool) -> tuple[content.Library, checks.Review]:
+def _load_and_review(root: Path, today: dt.date, strict: bool,
+                     memo: dict[str, list] | None = None) -> tuple[content.Library, checks.Review]:
     library = content.load(root)
-    review = checks.run(library, today)
+    review = checks.run(library, today, memo)
     found = list(library.problems) + review.problems
     if strict:
         found = [Problem(p.path, p.line, p.message, p.rule, "error") for p in found]
-    return content.with_problems(library, found), checks.Review(found, review.scores)
+    return content.with_problems(library, found), checks.Review(found, review.scores, review.memo)
+
+
+MEMO = ".checks-memo.json"       # in the output folder: the content checks' findings for unchanged blocks
+
+
+def _load_memo(output_dir: Path) -> dict[str, list]:
+    try:
+        memo = json.loads((output_dir / MEMO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}                 # none yet, or unreadable: every block is checked afresh
+    return memo if isinstance(memo, dict) else {}
 
 
 def check(root: Path, selection: Selection, today: dt.date, strict: bool) -> Outcome:
@@ -138,10 +143,11 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
     """Build what changed. A document with errors keeps its last good PDF; the others still build."""
     report = progress or (lambda event, path: None)
     jobs = jobs or os.cpu_count() or 1
-    if jobs > 1 and patient.is_blank:
-        pool.start()          # its imports overlap the planning below; a rebuild with nothing to do barely notices
-    library, the_plan, found = prepare(root, selection, today, strict)
-    outcome = Outcome(problems=list(found))
+    memo = _load_memo(output_dir)
+    library, the_plan, review = prepare(root, selection, today, strict, memo)
+    if review.memo != memo:
+        write_atomic(output_dir, MEMO, json.dumps(review.memo, ensure_ascii=False).encode())
+    outcome = Outcome(problems=list(review.problems))
     for failed in the_plan.failed:
         outcome.failed.append(failed.output)
         outcome.problems += failed.problems

@@ -6,8 +6,10 @@ Each rule reports `path:line: rule-id: message`. Lists and thresholds live in co
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib.metadata import version
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,7 +18,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from . import contrast, markdown_ext, yamlio
+from . import code_digest, contrast, markdown_ext, yamlio
 from .content import Block, Library
 from .models import Model, Text, validate
 from .problems import BuildError, Problem, relpath
@@ -57,6 +59,7 @@ class Policy:
     thresholds: Thresholds
     phrases: tuple[Phrase, ...]
     phrases_path: str
+    files: tuple[Path, ...]      # the policy files, whose bytes key the memo of findings
 
 
 def load_policy(root: Path) -> Policy:
@@ -78,7 +81,7 @@ def load_policy(root: Path) -> Policy:
                 phrases.append(phrase)
     if problems or thresholds is None:
         raise BuildError(problems)
-    return Policy(thresholds, tuple(phrases), relpath(phrases_file, root))
+    return Policy(thresholds, tuple(phrases), relpath(phrases_file, root), (checks_file, phrases_file))
 
 
 class _Units(HTMLParser):
@@ -149,12 +152,24 @@ class Checker:
         self.patterns = [(p, re.compile(r"(?<![\w])" + r"[\s\-]+".join(re.escape(w) for w in p.phrase.split())
                                         + r"(?![\w])", re.IGNORECASE)) for p in policy.phrases]
         self.scores: dict[str, Score] = {}
+        self.memo: dict[str, list] = {}       # what this run found, by memo key
+        self._salt = "\n".join([code_digest(), *(f"{name} {version(name)}" for name in ("markdown", "pyphen")),
+                                *(hashlib.sha256(Path(file).read_bytes()).hexdigest() for file in policy.files)])
 
-    def block(self, block: Block) -> list[Problem]:
-        parsed = _parse(markdown_ext.convert(self.md, block.body, block.file.parent))
-        self.scores[block.path] = score(parsed.units)
-        return (self.review(block) + self.readability(block) + self.phrases(block) + self.sources(block)
-                + self.links(block, parsed) + self.headings(block))
+    def block(self, block: Block, memo: dict[str, list] | None = None) -> list[Problem]:
+        """Every rule on one block. Only the review dates depend on the day: the other rules' findings are
+        taken from `memo` (an earlier run's) when the block's file, the policy and the code are unchanged."""
+        key = hashlib.sha256(f"{self._salt}\n{block.path}\n".encode() + block.file.read_bytes()).hexdigest()
+        found = (memo or {}).get(key)
+        if found is None:
+            parsed = _parse(markdown_ext.convert(self.md, block.body, block.file.parent))
+            result = score(parsed.units)
+            problems = (self.readability(block, result) + self.phrases(block) + self.sources(block)
+                        + self.links(block, parsed) + self.headings(block))
+            found = [[result.words, result.sentences, result.syllables], [p.as_dict() for p in problems]]
+        self.memo[key] = found
+        self.scores[block.path] = Score(*found[0])
+        return self.review(block) + [Problem(**problem) for problem in found[1]]
 
     def review(self, block: Block) -> list[Problem]:
         due = block.meta.review_due
@@ -171,9 +186,8 @@ class Checker:
             return [Problem(block.path, line, f"review is due in {days} days ({due})", "review-soon", "warning")]
         return []
 
-    def readability(self, block: Block) -> list[Problem]:
+    def readability(self, block: Block, result: Score) -> list[Problem]:
         limits = self.policy.thresholds.readability
-        result = self.scores[block.path]
         if result.words < limits.min_words:
             return []
         grade = result.grade
@@ -269,10 +283,11 @@ class Review:
 
     problems: list[Problem]
     scores: dict[str, Score]
+    memo: dict[str, list] = field(default_factory=dict)    # for the next run: see Checker.block
 
 
-def run(library: Library, today: dt.date) -> Review:
-    """Apply every content rule to every loaded block."""
+def run(library: Library, today: dt.date, memo: dict[str, list] | None = None) -> Review:
+    """Apply every content rule to every loaded block, reusing an earlier run's `memo` where it still holds."""
     try:
         policy = load_policy(library.root)
     except BuildError as exc:
@@ -281,8 +296,8 @@ def run(library: Library, today: dt.date) -> Review:
     problems: list[Problem] = clinic_contrast(library, policy.thresholds.contrast)
     for language in library.languages.values():
         for block in language.blocks:
-            problems += checker.block(block)
-    return Review(problems, checker.scores)
+            problems += checker.block(block, memo)
+    return Review(problems, checker.scores, checker.memo)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The fork server that worker processes are started from.
 
 It imports the printing stack once (WeasyPrint, pikepdf, Jinja, Markdown); every worker forked from it starts
-with all of it loaded. Starting it early lets those imports run while the build is still planning.
+with all of it loaded. It is started when there is something to print, and its imports run while the building
+process renders the HTML.
 """
 
 from __future__ import annotations

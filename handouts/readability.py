@@ -16,13 +16,17 @@ import pyphen
 WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*")
 SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
 ENDS_WITH_STOP = re.compile(r"[.!?][\"'’”)]*$")
-_DICTIONARY = pyphen.Pyphen(lang="en_US")
+
+
+@lru_cache(maxsize=1)
+def _dictionary() -> pyphen.Pyphen:
+    return pyphen.Pyphen(lang="en_US")     # loaded when first needed: a build whose findings are memoised never is
 
 
 @lru_cache(maxsize=65536)
 def syllables(word: str) -> int:
     word = word.lower().replace("’", "'")
-    by_pattern = len(_DICTIONARY.positions(word)) + 1
+    by_pattern = len(_dictionary().positions(word)) + 1
     groups = re.findall(r"[aeiouy]+", word)
     by_vowels = len(groups)
     if word.endswith("e") and not word.endswith(("le", "ee", "ye")) and by_vowels > 1:

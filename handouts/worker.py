@@ -151,8 +151,9 @@ def run_all(library: Library, tasks: list[tuple[Job, str]], patient: Patient, jo
             else:
                 yield _result(job, worker.run(task))
         return
-    # Render every document before the first is handed over: starting a worker waits for the fork server to
-    # finish its imports, and the rendering fits in that wait when it comes first.
+    # Start the fork server, then render every document before the first is handed over: starting a worker
+    # waits for the fork server to finish its imports, and the rendering fits in that wait when it comes first.
+    pool.start()
     ready = list(_tasks(library, tasks, patient))
     for job, task in ready:
         if isinstance(task, BuildError):

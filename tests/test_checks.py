@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,53 @@ def test_low_contrast_clinic_colours_are_an_error(project: Path) -> None:
 
 def test_shipped_clinic_colours_pass() -> None:
     assert [p for p in checks.run(content.load(ROOT), TODAY).problems if p.rule == "contrast"] == []
+
+
+# --- the memo of findings -------------------------------------------------------------------------------------
+
+def _extra(project: Path, body: str) -> None:
+    write_block(project / FOLDER, "extra.md", VALID_FRONT.replace("possible-benefits", "evidence")
+                .replace("test-block", "x"), body)
+
+
+def _findings(review: checks.Review) -> list[str]:
+    return [p.format() for p in review.problems if p.path == f"{FOLDER}/extra.md"]
+
+
+def test_memo_replays_findings_until_the_block_the_policy_or_the_day_changes(project: Path) -> None:
+    _extra(project, PLAIN + "\nIt is a miracle.\n")
+    fresh = checks.run(content.load(project), TODAY)
+    assert [m for m in _findings(fresh) if "overclaim" in m]
+    again = checks.run(content.load(project), TODAY, fresh.memo)
+    assert again.problems == fresh.problems and again.scores == fresh.scores and again.memo == fresh.memo
+
+    # The memo is really read: an entry changed by hand is what the next run reports for an unchanged block.
+    planted = {key: [found[0], [dict(p, message="planted") for p in found[1]]] for key, found in fresh.memo.items()}
+    assert {m.rsplit(": ", 1)[1] for m in _findings(checks.run(content.load(project), TODAY, planted))
+            if "overclaim" in m} == {"planted"}
+
+    # ...but not once the block changes,
+    _extra(project, PLAIN + "\nIt is a wonder cure.\n")
+    found = _findings(checks.run(content.load(project), TODAY, planted))
+    assert [m for m in found if "overclaim" in m and "'cure' overclaims" in m]
+    # or the policy does,
+    _extra(project, PLAIN + "\nIt is a miracle.\n")
+    phrases = project / "content/policy/phrases.yaml"
+    phrases.write_text(phrases.read_text() + "\n")
+    assert "planted" not in " ".join(_findings(checks.run(content.load(project), TODAY, planted)))
+    # and review dates are always checked against the day.
+    late = _findings(checks.run(content.load(project), dt.date(2027, 11, 2), fresh.memo))
+    assert [m for m in late if "review-expired" in m]
+
+
+def test_build_keeps_the_memo_and_survives_a_broken_one(project: Path, tmp_path: Path) -> None:
+    selection = Selection("fennick-street-uk", "en", "acne-scars", "leaflet", "screen")
+    assert builder.build(project, tmp_path, selection, TODAY, jobs=1).ok
+    memo = tmp_path / builder.MEMO
+    assert memo.is_file() and len(json.loads(memo.read_text())) == len(content.load(project).languages["en"].blocks)
+    memo.write_text("{ not json")
+    block = project / "content/en/acne-scars/possible-benefits.md"
+    block.write_text(block.read_text() + "\nThis is a miracle.\n")
+    outcome = builder.build(project, tmp_path, selection, TODAY, jobs=1)
+    assert not outcome.ok and [p for p in outcome.problems if p.rule == "overclaim"]
+    assert json.loads(memo.read_text())          # rewritten whole
