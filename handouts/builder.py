@@ -18,7 +18,7 @@ from typing import Callable
 
 from importlib.metadata import version
 
-from . import __version__, checks, code_digest, content
+from . import __version__, checks, code_digest, content, pool
 from .models import Variant
 from .plan import Job, Patient, Plan, Selection, plan
 from .problems import BuildError, Problem
@@ -143,6 +143,8 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
     """Build what changed. A document with errors keeps its last good PDF; the others still build."""
     report = progress or (lambda event, path: None)
     jobs = jobs or os.cpu_count() or 1
+    if jobs > 1 and not (output_dir / Manifest.NAME).exists():
+        pool.start()      # everything will be printed: let the fork server's imports overlap loading and planning
     memo = _load_memo(output_dir)
     library, the_plan, review = prepare(root, selection, today, strict, memo)
     if review.memo != memo:

@@ -1,8 +1,8 @@
 """The fork server that worker processes are started from.
 
 It imports the printing stack once (WeasyPrint, pikepdf, Jinja, Markdown); every worker forked from it starts
-with all of it loaded. It is started when there is something to print, and its imports run while the building
-process renders the HTML.
+with all of it loaded. It is started when there is something to print (at once when there is no manifest yet, so
+everything will be), and its imports run while the building process plans and renders the HTML.
 """
 
 from __future__ import annotations
