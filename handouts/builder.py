@@ -143,7 +143,7 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
     """Build what changed. A document with errors keeps its last good PDF; the others still build."""
     report = progress or (lambda event, path: None)
     jobs = jobs or os.cpu_count() or 1
-    if jobs > 1 and not (output_dir / Manifest.NAME).exists():
+    if jobs > 1 and patient.is_blank and not (output_dir / Manifest.NAME).exists():
         pool.start()      # everything will be printed: let the fork server's imports overlap loading and planning
     memo = _load_memo(output_dir)
     library, the_plan, review = prepare(root, selection, today, strict, memo)
