@@ -565,9 +565,11 @@ ALLOWED_LINK = re.compile(rb"(?i)(?:https://|mailto:|tel:)")
 
 # Any of those names in an object's serialisation. qpdf writes every name in one spelling (/J#61vaScript is written
 # /JavaScript), so matching the serialised objects is a sure first pass: the walk below, which says where, runs only
-# when one matches (a match inside a string only costs that walk). Links to allowed addresses are common and skip it.
-_ACTIVE = re.compile(rb"/(" + b"|".join(re.escape(name[1:].encode()) for name in (
-    "/JavaScript", "/URI", *SCRIPTS, *ACTIONS, *ATTACHMENTS)) + rb")(?=[\s()<>\[\]{}/%]|$)")
+# when one matches (a match inside a string only costs that walk). Links are common: one whose /URI is written as
+# an allowed address or a name (/S /URI) needs no closer look; any other /URI is looked at in its object.
+_ACTIVE = re.compile(rb"/(?:" + b"|".join(re.escape(name[1:].encode()) for name in (
+    "/JavaScript", *SCRIPTS, *ACTIONS, *ATTACHMENTS)) + rb")(?=[\s()<>\[\]{}/%]|$)")
+_PLAIN_LINK = re.compile(rb"/URI(?= /| >>| \((?i:https://|mailto:|tel:))")
 
 
 def _may_act(pdf: Pdf, budget: _Budget) -> bool:
@@ -579,8 +581,11 @@ def _may_act(pdf: Pdf, budget: _Budget) -> bool:
             obj = obj.stream_dict
         if not isinstance(obj, Object):
             continue
-        found = {match[1] for match in _ACTIVE.finditer(obj.unparse(resolved=True))}
-        if found - {b"URI"} or (found and not _links_allowed(obj)):
+        serialised = obj.unparse(resolved=True)
+        if _ACTIVE.search(serialised):
+            return True
+        links = serialised.count(b"/URI")
+        if links and links != len(_PLAIN_LINK.findall(serialised)) and not _links_allowed(obj):
             return True
     return False
 
@@ -600,9 +605,9 @@ def _links_allowed(obj: Object) -> bool:
 
 
 def _allowed_link(value: Object | None) -> bool:
-    """An allowed link address; a dictionary is the catalog's URI dictionary (a base for relative links)."""
-    return isinstance(value, Dictionary) or (
-        isinstance(value, pikepdf.String) and ALLOWED_LINK.match(bytes(value)) is not None)
+    """An allowed link address, or no address at all: only a string is one (a dictionary is the catalog's base for
+    relative links, a name the type of a link action)."""
+    return not isinstance(value, pikepdf.String) or ALLOWED_LINK.match(bytes(value)) is not None
 
 
 def _active_content(context: _Context) -> Iterator[Issue]:
@@ -626,8 +631,7 @@ def _acts(number: int | None, where: str, dictionary: Dictionary) -> Iterator[Is
     if isinstance(kind, Name) and str(kind) in ACTIONS:
         yield number, "actions", f"{kind} action ({ACTIONS[str(kind)]}) at {where}"
     if "/URI" in dictionary and not _allowed_link(dictionary.get("/URI")):
-        link = dictionary.get("/URI")
-        shown = _quoted(bytes(link).decode("latin-1"), SHOWN) if isinstance(link, pikepdf.String) else "not a string"
+        shown = _quoted(bytes(dictionary.get("/URI")).decode("latin-1"))
         yield number, "actions", f"link to '{shown}' at {where}: only https, mailto: and tel: links are allowed"
     for key in ("/EF", "/EmbeddedFiles", "/AF"):
         if key in dictionary:
