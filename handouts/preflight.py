@@ -658,10 +658,10 @@ def _dictionaries(context: _Context) -> Iterator[tuple[int | None, str, Dictiona
             seen.add(obj.objgen)
             depth = 0                        # nesting is counted within one object
         visited += 1
+        if visited > MAX_OBJECTS:
+            raise _LimitReached(f"more than {MAX_OBJECTS:,} dictionaries and arrays to look through")
         if visited % 1024 == 0:
             context.budget.tick()
-            if visited > MAX_OBJECTS:
-                raise _LimitReached(f"more than {MAX_OBJECTS:,} dictionaries and arrays to look through")
         if depth > MAX_NESTING:
             raise _LimitReached(f"arrays or dictionaries nested more than {MAX_NESTING} deep at {where}", number)
         if isinstance(obj, Stream):
@@ -902,10 +902,10 @@ def _elements(tree: Dictionary, budget: _Budget) -> Iterator[tuple[Dictionary, O
     visited = 0
     while pending:
         visited += 1
+        if visited > MAX_OBJECTS:
+            raise _LimitReached(f"more than {MAX_OBJECTS:,} structure elements to look through")
         if visited % 1024 == 0:
             budget.tick()
-            if visited > MAX_OBJECTS:
-                raise _LimitReached(f"more than {MAX_OBJECTS:,} structure elements to look through")
         node, page = pending.pop()
         if isinstance(node, Array):
             pending.extend((kid, page) for kid in reversed(list(node)))
