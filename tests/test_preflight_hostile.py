@@ -447,6 +447,18 @@ def test_malformed_objects_are_a_finding_each(tmp_path: Path, content: bytes | N
         assert message in " ".join(f.message for f in findings if f.rule == "structure"), (expect.variant, findings)
 
 
+def test_a_check_that_meets_a_malformed_object_fails_alone(copy: Path, tmp_path: Path) -> None:
+    """The role map is a number: the alternative text cannot be checked, which fails the PDF; the rest is checked."""
+    def break_role_map(document: Pdf) -> None:
+        document.Root.StructTreeRoot.RoleMap = 5
+        document.Root.Lang = String("")
+
+    findings = timed(edit(copy, tmp_path, break_role_map), SCREEN)
+    assert [(f.rule, f.message.split(" (")[0]) for f in findings] == [
+        ("language", "no document language"), ("structure", "alt-text could not be checked: malformed objects")]
+    assert "AttributeError" in findings[1].message
+
+
 def test_tj_arrays_of_numbers_only_show_nothing(tmp_path: Path) -> None:
     pdf = one_page(tmp_path / "numbers.pdf", b"BT /F1 20 Tf [1 2 3] TJ ET",
                    b"<< /Font << /F1 << /Type /Font /Subtype /Type3 >> >> >>")
