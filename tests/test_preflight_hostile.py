@@ -323,6 +323,17 @@ def test_content_stream_bomb(tmp_path: Path) -> None:
         (f.page, f.rule, f.message) for f in timed(pdf, PRINT)]
 
 
+def test_metadata_bomb(tmp_path: Path) -> None:
+    """No /Title in the document information: the title is looked for in the XMP metadata, 20 MB of it."""
+    bomb = zlib.compress(b" " * 20_000_000, 9)
+    pdf = raw_pdf(tmp_path / "xmp.pdf", b"<< /Type /Catalog /Pages 2 0 R /Metadata 4 0 R >>",
+                  b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                  b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> >>",
+                  stream(bomb, b"/Type /Metadata /Subtype /XML /Filter /FlateDecode"))
+    assert (None, "limits", "the XMP metadata is more than 1,000,000 bytes decoded or cannot be measured") in [
+        (f.page, f.rule, f.message) for f in timed(pdf, SCREEN)]
+
+
 def test_content_stream_in_a_filter_that_cannot_be_measured(tmp_path: Path) -> None:
     pdf = one_page(tmp_path / "lzw.pdf", b"\x80" * 2_000, filters=b"/Filter [/ASCIIHexDecode /LZWDecode]")
     assert (1, "limits", "a content stream is filtered with ['/ASCIIHexDecode', '/LZWDecode'] and too large to "
