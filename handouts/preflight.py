@@ -105,13 +105,11 @@ def preflight(pdf: Path | IO[bytes], expect: Expectation, shown_as: str | None =
 def _open_regular(path: str | os.PathLike) -> IO[bytes]:
     """The file opened for reading, if it is a regular file. A FIFO or a device is never read from: the file is
     opened without waiting for a writer and looked at before anything is read."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    handle = os.fdopen(fd, "rb")
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
+    handle = open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK))
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
         handle.close()
         raise OSError(0, "not a regular file (a directory, FIFO or device): not read")
-    os.set_blocking(fd, True)
+    os.set_blocking(handle.fileno(), True)
     return handle
 
 
@@ -121,21 +119,20 @@ def _open_and_check(source: IO[bytes], expect: Expectation) -> list[Issue]:
     except pikepdf.PasswordError:
         return [(None, "encryption", "encrypted with a user password: nothing else could be checked")]
     except (pikepdf.PdfError, OSError, ValueError, RecursionError) as error:
-        return [(None, "structure", f"not a readable PDF: {_quoted(str(error), 200)}")]
+        return [(None, "structure", f"not a readable PDF: {_reason(error)}")]
     with opened:
         try:
             page_count = len(opened.pages)          # qpdf reads the page tree here, and finds loops in it
             if not isinstance(opened.Root, Dictionary):
                 raise TypeError("no catalog dictionary")
         except (pikepdf.PdfError, TypeError, ValueError, AttributeError, RecursionError) as error:
-            return [(None, "structure", f"no readable page tree: {_quoted(str(error), 200)}")]
+            return [(None, "structure", f"no readable page tree: {_reason(error)}")]
         context = _Context(opened, expect, _Budget(time.monotonic() + TIME_BUDGET), page_count)
         issues = _run(context, _checks(expect.variant))
         warnings = opened.get_warnings()
     if warnings:      # qpdf repaired the file as it read it: a print master must not need repairs
-        first = warnings[0].split(": ", 1)[-1]
         issues.append((None, "structure", f"damaged: the reader repaired it ({len(warnings)} warnings; first: "
-                                          f"{_quoted(first, 120)})"))
+                                          f"{_reason(warnings[0])})"))
     return issues
 
 
@@ -152,8 +149,16 @@ def _run(context: _Context, checks: Iterable[Check]) -> list[Issue]:
         except Exception as error:     # a hostile file fails the check it broke, never the run; see the tests
             name = check.__name__.strip("_").replace("_", "-")
             issues.append((None, "structure", f"{name} could not be checked: malformed objects "
-                                              f"({type(error).__name__}: {_quoted(str(error), 120)})"))
+                                              f"({type(error).__name__}: {_reason(error)})"))
     return issues + context.notes
+
+
+_DESCRIPTION = re.compile(r"^stream <[^>]*>:? ?")     # how qpdf names the file read: the finding names it already
+
+
+def _reason(error: Exception | str) -> str:
+    """What qpdf said, without the name of the file."""
+    return _quoted(_DESCRIPTION.sub("", str(error)), 160)
 
 
 def _quoted(text: str, limit: int = SHOWN) -> str:
@@ -516,7 +521,7 @@ class _Context:
                 limit.page = number
                 raise
             except pikepdf.PdfError as error:
-                self.notes.append((number, "structure", f"the content cannot be read: {_quoted(str(error), 120)}"))
+                self.notes.append((number, "structure", f"the content cannot be read: {_reason(error)}"))
             if scanner.scan.malformed:
                 self.notes.append((number, "structure", "operands or resources of the wrong type for "
                                                         f"{', '.join(sorted(scanner.scan.malformed))}"))
