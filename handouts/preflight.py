@@ -183,7 +183,7 @@ class _Budget:
     forms: int = 0
     content_bytes: int = 0
     operators: int = 0
-    sizes: dict[tuple[int, int], int] = field(default_factory=dict)     # decoded size of each stream read
+    sizes: dict[tuple[int, int], int | None] = field(default_factory=dict)   # each stream's, once measured
 
     def tick(self) -> None:
         if time.monotonic() > self.deadline:
@@ -192,9 +192,9 @@ class _Budget:
     def content(self, stream: Stream) -> None:
         """Count a content stream about to be read; refuse one too large to read, or one too many."""
         self.tick()
-        key = stream.objgen
-        size = self.sizes[key] if key in self.sizes and key != (0, 0) else _decoded_size(stream, MAX_STREAM_BYTES)
-        self.sizes[key] = size
+        if stream.objgen not in self.sizes:
+            self.sizes[stream.objgen] = _decoded_size(stream, MAX_STREAM_BYTES)
+        size = self.sizes[stream.objgen]
         if size is None:
             raise _LimitReached(f"a content stream is filtered with {_filters(stream)} and too large to read safely")
         if size > MAX_STREAM_BYTES:
@@ -555,14 +555,17 @@ def _page_limit(context: _Context) -> Iterator[Issue]:
                                "were not checked")
 
 
-# What makes a PDF act or carry files. Each is a name, as a key or as the value of /S or /Subtype.
+# What makes a PDF act or carry files: keys, action types (/S) and annotation types (/Subtype).
 SCRIPTS = {"/JS": "JavaScript", "/AA": "additional actions (/AA)", "/XFA": "an XFA form, which can hold scripts"}
 ACTIONS = {"/Launch": "starts a program or opens a file", "/SubmitForm": "sends form data away",
            "/ImportData": "reads data from a file", "/GoToR": "opens another PDF file",
-           "/GoToE": "opens an embedded or another PDF file", "/RichMediaExecute": "runs rich media"}
+           "/GoToE": "opens an embedded or another PDF file", "/RichMediaExecute": "runs rich media",
+           "/Rendition": "plays media", "/Movie": "plays a movie", "/Sound": "plays a sound"}
 ATTACHMENTS = {"/EF": "an embedded file", "/EmbeddedFiles": "embedded files (/EmbeddedFiles)",
-               "/AF": "associated files (/AF)", "/FileAttachment": "a file attachment annotation",
-               "/RichMedia": "a rich media annotation, which carries files"}
+               "/AF": "associated files (/AF)"}
+ANNOTATIONS = {"/FileAttachment": "a file attachment annotation", "/RichMedia": "a rich media annotation",
+               "/Movie": "a movie annotation", "/Sound": "a sound annotation",
+               "/Screen": "a screen annotation, which plays media", "/3D": "a 3D annotation, which can hold scripts"}
 # Links may open a web page over https, write an e-mail or call a number (as content links may: see checks.links);
 # http is readable and changeable on the way, and file:, javascript:, data: or a relative link reach the reader's
 # own machine.
@@ -573,7 +576,7 @@ ALLOWED_LINK = re.compile(rb"(?i)(?:https://|mailto:|tel:)")
 # when one matches (a match inside a string only costs that walk). Links are common: one whose /URI is written as
 # an allowed address or a name (/S /URI) needs no closer look; any other /URI is looked at in its object.
 _ACTIVE = re.compile(rb"/(?:" + b"|".join(re.escape(name[1:].encode()) for name in (
-    "/JavaScript", *SCRIPTS, *ACTIONS, *ATTACHMENTS)) + rb")(?=[\s()<>\[\]{}/%]|$)")
+    "/JavaScript", *SCRIPTS, *ACTIONS, *ATTACHMENTS, *ANNOTATIONS)) + rb")(?=[\s()<>\[\]{}/%]|$)")
 _PLAIN_LINK = re.compile(rb"/URI(?= /| >>| \((?i:https://|mailto:|tel:))")
 
 
@@ -642,8 +645,8 @@ def _acts(number: int | None, where: str, dictionary: Dictionary) -> Iterator[Is
         if key in dictionary:
             yield number, "attachments", f"{ATTACHMENTS[key]} at {where}"
     subtype = dictionary.get("/Subtype")
-    if isinstance(subtype, Name) and str(subtype) in ("/FileAttachment", "/RichMedia"):
-        yield number, "attachments", f"{ATTACHMENTS[str(subtype)]} at {where}"
+    if isinstance(subtype, Name) and str(subtype) in ANNOTATIONS and dictionary.get("/Type", Name.Annot) == "/Annot":
+        yield number, "attachments", f"{ANNOTATIONS[str(subtype)]} at {where}"
 
 
 def _dictionaries(context: _Context) -> Iterator[tuple[int | None, str, Dictionary]]:

@@ -193,6 +193,10 @@ CASES: list[tuple[str, Callable[[Pdf], None], tuple[int | None, str, str]]] = [
      (None, "attachments", "an embedded file at trailer/Root/OpenAction/F")),
     ("associated files", lambda d: setattr(d.Root, "AF", Array([d.make_indirect(file_spec(d))])),
      (None, "attachments", "associated files (/AF) at trailer/Root")),
+    ("screen annotation", lambda d: annotation(d, Dictionary(Subtype=Name.Screen, Rect=[0, 0, 9, 9])),
+     (1, "attachments", "a screen annotation, which plays media at page/Annots[3]")),
+    ("media on opening", lambda d: setattr(d.Root, "OpenAction", action("Rendition", OP=0)),
+     (None, "actions", "/Rendition action (plays media) at trailer/Root/OpenAction")),
     ("file attachment annotation", lambda d: annotation(d, Dictionary(
         Type=Name.Annot, Subtype=Name.FileAttachment, Rect=[0, 0, 9, 9], FS=file_spec(d))),
      (1, "attachments", "a file attachment annotation at page/Annots[3]")),
@@ -248,7 +252,7 @@ def test_a_script_name_inside_a_string_is_not_a_script(copy: Path, tmp_path: Pat
 
 def test_every_name_the_walk_looks_for_makes_the_first_pass_walk() -> None:
     """The first pass may never skip what the walk would find: each name, as a key and as a value."""
-    names = ["/JavaScript", *module.SCRIPTS, *module.ACTIONS, *module.ATTACHMENTS]
+    names = ["/JavaScript", *module.SCRIPTS, *module.ACTIONS, *module.ATTACHMENTS, *module.ANNOTATIONS]
     with pikepdf.new() as document:
         for name in names:
             for obj in (Dictionary({name: 1}), Dictionary(S=Name(name)), Array([Name(name)])):
