@@ -334,19 +334,21 @@ class _Scanner:
                 self.budget.content(stream)
         instructions = pikepdf.parse_content_stream(content, self.operators)
         self.budget.operations(len(instructions))
-        frame = _Frame(resources, ctm, _Graphics(ctm))
+        frame, handlers = _Frame(resources, ctm, _Graphics(ctm)), self.handlers
         for index, instruction in enumerate(instructions):
-            if index % 4096 == 4095:
+            if index & 4095 == 4095:
                 self.budget.tick()
             inline = isinstance(instruction, pikepdf.ContentStreamInlineImage)
-            operator = "BI" if inline else str(instruction.operator)
             try:
                 if inline:
                     self._place("inline image", instruction.iimage.obj, frame)
-                elif operator in self.handlers:
-                    self.handlers[operator](frame, list(instruction.operands))
+                    continue
+                handler = handlers.get(str(instruction.operator))
+                if handler:
+                    handler(frame, list(instruction.operands))
             except (ValueError, TypeError, AttributeError, IndexError, KeyError, OverflowError, pikepdf.PdfError):
-                self.scan.malformed.add(operator)      # operands or resources of the wrong type: noted, not followed
+                # operands or resources of the wrong type: noted, and the operator is not followed
+                self.scan.malformed.add("BI" if inline else str(instruction.operator))
 
     def _save(self, frame: _Frame, operands: list) -> None:
         frame.saved.append(replace(frame.state))
