@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -245,7 +246,8 @@ def _build_for_patient(library: content.Library, the_plan: Plan, output_dir: Pat
 
 def preflight_outputs(root: Path, output_dir: Path, only: list[Path] | None) -> tuple[dict, list[Problem]]:
     """Preflight PDFs in the output folder (those of the manifest by default) as a print shop would.
-    Returns the report written to output/preflight.json and the findings as problems."""
+    Returns the report for output/preflight.json (see `write_preflight_report`) and the findings as problems.
+    Raises ValueError for a named file that is not a regular file, a PDF of the catalogue, in the output folder."""
     from . import preflight
     from .worker import expectation, finding_problem
     library = content.load(root)
@@ -255,8 +257,14 @@ def preflight_outputs(root: Path, output_dir: Path, only: list[Path] | None) -> 
     else:
         targets = []
         for path in only:
+            try:
+                mode = path.stat().st_mode          # never opened here: a FIFO would wait for a writer
+            except OSError as exc:
+                raise ValueError(f"{path}: {exc.strerror}") from None
+            if not stat.S_ISREG(mode):
+                raise ValueError(f"{path} is not a regular file (a directory, FIFO or device)")
             resolved, out = path.resolve(), output_dir.resolve()
-            relative = str(resolved.relative_to(out)) if resolved.is_relative_to(out) else str(path)
+            relative = str(resolved.relative_to(out)) if resolved.is_relative_to(out) else None
             if relative not in jobs:
                 raise ValueError(f"{path} is not a document of the catalogue in {output_dir}")
             targets.append(relative)
@@ -275,5 +283,16 @@ def preflight_outputs(root: Path, output_dir: Path, only: list[Path] | None) -> 
                           "findings": [{"page": f.page, "rule": f.rule, "message": f.message} for f in findings]})
     report = {"documents": documents, "passed": sum(d["passed"] for d in documents),
               "failed": sum(not d["passed"] for d in documents)}
-    write_atomic(output_dir, "preflight.json", (json.dumps(report, indent=2) + "\n").encode())
     return report, problems
+
+
+def write_preflight_report(output_dir: Path, report: dict, wait: float) -> bool:
+    """Write output/preflight.json atomically, holding the output folder's lock only while writing (the checks
+    themselves never hold it). False, and nothing written, when another run holds it for more than `wait` s."""
+    from filelock import FileLock, Timeout
+    try:
+        with FileLock(output_dir / ".lock", timeout=wait):
+            write_atomic(output_dir, "preflight.json", (json.dumps(report, indent=2) + "\n").encode())
+    except Timeout:
+        return False
+    return True

@@ -123,13 +123,15 @@ def _preflight(args: argparse.Namespace, parser: argparse.ArgumentParser, output
         report, problems = builder.preflight_outputs(args.root, output, args.pdfs or None)
     except ValueError as exc:
         parser.error(str(exc))
+    written = builder.write_preflight_report(output, report, args.wait)
     if args.format == "json":
         print(json.dumps(report, indent=2))
     else:
         for problem in problems:
             print(problem.format(), file=sys.stderr)
-        print(f"preflight: {report['passed']} passed, {report['failed']} failed "
-              f"(details in {output / 'preflight.json'})")
+        details = (f"details in {output / 'preflight.json'}" if written else
+                   f"{output / 'preflight.json'} not written: another run is using {output}")
+        print(f"preflight: {report['passed']} passed, {report['failed']} failed ({details})")
     return EXIT_PROBLEMS if problems else EXIT_OK
 
 
@@ -236,11 +238,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK if outcome.ok else EXIT_PROBLEMS
     output = (args.output or args.root / "output").resolve()
     output.mkdir(parents=True, exist_ok=True)
+    if args.command == "preflight":       # reads finished files: takes the lock only to write its report
+        return _preflight(args, parser, output)
     from filelock import FileLock, Timeout
     try:
         with FileLock(output / ".lock", timeout=args.wait):
-            if args.command == "preflight":
-                return _preflight(args, parser, output)
             if args.command == "deliver":
                 return _deliver(args, output, today)
             if args.command == "watch":
