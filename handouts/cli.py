@@ -289,12 +289,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "watch":
                 return _watch(args, parser, selection, output)
             return _build(args, parser, selection, today, output, bar)
-    except OSError as exc:          # a full disk, a folder made read-only meanwhile: one line, no traceback
-        return _io_error(exc, output)
     except Timeout:
         print(f"build.py: another run is using {output} (lock {output / '.lock'}); "
               f"waited {args.wait:g} s. Try again later, or pass --wait SECONDS.", file=sys.stderr)
         return EXIT_LOCKED
+    except OSError as exc:          # a full disk, a folder made read-only meanwhile (Timeout is one too: above)
+        return _io_error(exc, output)
 
 
 if __name__ == "__main__":
