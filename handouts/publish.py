@@ -151,7 +151,8 @@ class Manifest:
                                                       entry.kind, entry.variant):
                     path = item.get("path") if isinstance(item, dict) else None
                     problems.append(Problem(shown, 1, f"document {number} ({str(path)[:80]!r}) is not a document "
-                                            "of the catalogue's shape; ignored", "manifest", "warning"))
+                                            "of the catalogue's shape, or does not match its fields; ignored",
+                                            "manifest", "warning"))
                     continue
                 entries[entry.path] = entry
         manifest = cls(output_dir, entries)
