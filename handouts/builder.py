@@ -21,7 +21,7 @@ from importlib.metadata import version
 
 from . import __version__, checks, code_digest, content, pool
 from .models import Variant
-from .plan import Job, Patient, Plan, Selection, plan
+from .plan import Job, Patient, Plan, Selection, plan, unlisted_reason
 from .problems import BuildError, Problem
 from .publish import Entry, Manifest, sha256, write_atomic
 
@@ -147,7 +147,10 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
     if jobs > 1 and patient.is_blank and not (output_dir / Manifest.NAME).exists():
         pool.start()      # everything will be printed: let the fork server's imports overlap loading and planning
     memo = _load_memo(output_dir)
-    library, the_plan, review = prepare(root, selection, today, strict, memo)
+    try:
+        library, the_plan, review = prepare(root, selection, today, strict, memo)
+    except BuildError as exc:          # the catalogue itself is unusable: nothing can be planned, nothing removed
+        return _catalogue_failed(output_dir, selection, exc.problems, report)
     if review.memo != memo:
         write_atomic(output_dir, MEMO, json.dumps(review.memo, ensure_ascii=False).encode())
     outcome = Outcome(problems=list(review.problems))
@@ -161,14 +164,9 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
         return outcome
 
     manifest = Manifest.load(output_dir)
-    manifest.sweep()
-    planned = {job.output for job in the_plan.jobs} | {f.output for f in the_plan.failed}
-    for path in sorted(manifest.entries):
-        entry = manifest.entries[path]
-        if _selected(selection, entry) and path not in planned:
-            manifest.remove(path)
-            outcome.removed.append(path)
-            report("removed", path)
+    outcome.problems += manifest.problems
+    manifest.sweep(_own_folders(library, manifest))
+    _remove_unlisted(library, manifest, selection, {f.output for f in the_plan.failed}, outcome, report)
 
     tasks: list[tuple[Job, str]] = []
     inputs_of: dict[str, dict[str, str]] = {}
@@ -207,6 +205,44 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
         manifest.save()
     outcome.problems = sorted(set(outcome.problems))
     return outcome
+
+
+def _catalogue_failed(output_dir: Path, selection: Selection, problems: list[Problem],
+                      report: Progress) -> Outcome:
+    """The catalogue cannot be read: every selected document the manifest lists fails and keeps its PDF."""
+    manifest = Manifest.load(output_dir)
+    outcome = Outcome(problems=sorted(set(problems) | set(manifest.problems)))
+    for path, entry in sorted(manifest.entries.items()):
+        if _selected(selection, entry):
+            outcome.failed.append(path)
+            report("failed", path)
+    return outcome
+
+
+def _remove_unlisted(library: content.Library, manifest: Manifest, selection: Selection, failed: set[str],
+                     outcome: Outcome, report: Progress) -> None:
+    """Remove only the documents the catalogue no longer lists; a document of a clinic whose clinic.yaml has
+    errors fails and keeps its PDF."""
+    for path in sorted(manifest.entries):
+        entry = manifest.entries[path]
+        if not _selected(selection, entry):
+            continue
+        if unlisted_reason(library, entry.clinic, entry.language, entry.condition, entry.kind, entry.variant):
+            manifest.remove(path)
+            outcome.removed.append(path)
+            report("removed", path)
+        elif entry.clinic in library.broken_clinics and path not in failed:
+            outcome.failed.append(path)
+            report("failed", path)
+
+
+def _own_folders(library: content.Library, manifest: Manifest) -> list[str]:
+    """The folders of the output tree this tool writes into: the top, deliveries/, patients/ and each
+    <clinic>/<language>/ of the catalogue or the manifest (and under patients/)."""
+    clinics = library.clinics.keys() | library.broken_clinics.keys() | {e.clinic for e in manifest.entries.values()}
+    languages = set(library.catalogue.languages) | {e.language for e in manifest.entries.values()}
+    pairs = [f"{clinic}/{language}" for clinic in sorted(clinics) for language in sorted(languages)]
+    return [".", "deliveries", "patients", *pairs, *(f"patients/{pair}" for pair in pairs)]
 
 
 def _expected_cost(job: Job, previous: Entry | None, variant: Variant) -> tuple[int, int, float]:
