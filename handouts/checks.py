@@ -197,7 +197,7 @@ class Checker:
         lines = block.body.splitlines()
         for piece in removed:
             offset = next((i for needle in piece.needles() for i, line in enumerate(lines) if needle.search(line)), 0)
-            found.append(Problem(block.path, block.body_line + offset, piece.describe(), "raw-html",
+            found.append(Problem(block.path, block.body_line + offset, piece.describe(), piece.rule,
                                  "error" if piece.dangerous else "warning"))
         return found
 

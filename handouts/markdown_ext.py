@@ -55,8 +55,8 @@ class HandoutExtension(Extension):
 
 
 # What a block may contain: what Markdown (with tables, attr_list and sane_lists) and the fill-in extension
-# write, and a few inline elements an author may type. The block title is the h2, so headings start at h3.
-TAGS = {"p", "br", "hr", "h3", "h4", "h5", "h6", "em", "strong", "b", "i", "sup", "sub", "abbr", "code", "pre",
+# write, and a few inline elements an author may type. (h1 and h2 are kept for the heading-level rule to report.)
+TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "em", "strong", "b", "i", "sup", "sub", "abbr", "code", "pre",
         "blockquote", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td", "a", "img", "span"}
 ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "abbr": {"title"}, "ol": {"start"}}
 VALUES = {"span": {"aria-hidden": {"true"}},
@@ -114,42 +114,60 @@ class Piece:
         return self.tag in DANGEROUS_TAGS if self.attribute is None else (
             self.attribute in DANGEROUS_ATTRIBUTES or self.attribute.startswith("on"))
 
+    @property
+    def rule(self) -> str:
+        return "link" if (self.tag, self.attribute) == ("a", "href") else "raw-html"
+
     def describe(self) -> str:
-        shown = self.value if len(self.value) <= 40 else self.value[:37] + "..."
+        shown = " ".join(self.value.split())
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."       # a value may be a 20 MB data: URI
         if self.attribute is None:
-            what = f"<{self.tag}>"
-        elif self.attribute == "class":
-            what = f"class '{shown}' on <{self.tag}>"
-        else:
-            what = f"{self.attribute}=\"{shown}\" on <{self.tag}>"
-        return f"{what} is not allowed in a block and was removed: write plain Markdown"
+            return f"<{self.tag}> is not allowed in a block and was removed"
+        if (self.tag, self.attribute) == ("a", "href"):
+            return f"link '{shown}' is not a well-formed web, mailto: or tel: address"
+        if self.attribute == "rel" and "attachment" in self.value.lower():
+            return f"attachments are not allowed in a handout: rel=\"{shown}\" on <{self.tag}> was removed"
+        if (self.tag, self.attribute) == ("img", "src"):
+            return (f"image '{shown}' was removed: write ![what it shows](file) with the image file inside the "
+                    "content folder")
+        what = f"class '{shown}'" if self.attribute == "class" else f"{self.attribute}=\"{shown}\""
+        return f"{what} on <{self.tag}> is not allowed in a block and was removed"
 
     def needles(self) -> list[re.Pattern]:
         """Patterns for the source line it came from, the most precise first."""
         if self.attribute is None:
             return [re.compile(rf"<\s*{re.escape(self.tag)}\b", re.IGNORECASE)]
-        value = re.escape(self.value)
-        name = re.escape(self.attribute)
-        if self.attribute == "class":
+        value = re.escape(self.value[:40])
+        if self.attribute == "class":        # class="... name ..." or an attribute list's .name
             return [re.compile(rf"(?<![\w-]){value}(?![\w-])"), re.compile(r"\bclass\b|\{:", re.IGNORECASE)]
-        return [re.compile(rf"\b{name}\s*=\s*[\"']?{value}", re.IGNORECASE) if value else re.compile("(?!)"),
-                re.compile(rf"\b{name}\s*=", re.IGNORECASE)]
+        name = re.escape(self.attribute)
+        # name="value" in HTML or an attribute list, [text](value) in Markdown, an attribute list's #value
+        by_value = [re.compile(rf"\b{name}\s*=\s*[\"']?{value}", re.IGNORECASE), re.compile(rf"\]\(\s*<?{value}"),
+                    re.compile(rf"\{{[^}}]*#{value}")] if value else []
+        return by_value + [re.compile(rf"\b{name}\s*=", re.IGNORECASE)]
 
 
 class _Tokens(HTMLParser):
-    """Each element, attribute and class of an HTML fragment, as a multiset."""
+    """Each element, attribute and class of an HTML fragment, as a multiset; inside an element that is removed
+    with its content only that element counts."""
 
     def __init__(self, fragment: str):
         super().__init__()
         self.found: Counter[Piece] = Counter()
+        self._dropped = 0           # how deep inside elements of DROP_CONTENT
         self.feed(fragment)
         self.close()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.found[Piece(tag)] += 1
-        for name, value in attrs:
-            for part in (value or "").split() if name == "class" else [value or ""]:
-                self.found[Piece(tag, name, part)] += 1
+        if not self._dropped:
+            self.found[Piece(tag)] += 1
+            for name, value in attrs:
+                for part in (value or "").split() if name == "class" else [value or ""]:
+                    self.found[Piece(tag, name, part)] += 1
+        self._dropped += tag in DROP_CONTENT
+
+    def handle_endtag(self, tag: str) -> None:
+        self._dropped -= tag in DROP_CONTENT and self._dropped > 0
 
 
 def to_html(md: Markdown, text: str, folder: Path) -> tuple[str, list[Piece]]:
