@@ -144,6 +144,8 @@ class Piece:
         # name="value" in HTML or an attribute list, [text](value) in Markdown, an attribute list's #value
         by_value = [re.compile(rf"\b{name}\s*=\s*[\"']?{value}", re.IGNORECASE), re.compile(rf"\]\(\s*<?{value}"),
                     re.compile(rf"\{{[^}}]*#{value}")] if value else []
+        if value and self.attribute in ("href", "src"):       # a reference definition, an autolink
+            by_value.append(re.compile(value))
         return by_value + [re.compile(rf"\b{name}\s*=", re.IGNORECASE)]
 
 
@@ -176,8 +178,10 @@ def to_html(md: Markdown, text: str, folder: Path) -> tuple[str, list[Piece]]:
     md.block_folder = folder  # type: ignore[attr-defined]
     raw = md.convert(text)
     clean = md.cleaner.clean(raw).translate(_ENTITIES)  # type: ignore[attr-defined]
-    removed = _Tokens(raw).found - _Tokens(clean).found
-    return clean, list(removed)
+    removed = list(_Tokens(raw).found - _Tokens(clean).found)
+    gone = {piece.tag for piece in removed if piece.attribute is None}
+    # An element removed takes its attributes along: it is reported once.
+    return clean, [piece for piece in removed if piece.attribute is None or piece.tag not in gone]
 
 
 def convert(md: Markdown, text: str, folder: Path) -> str:
