@@ -56,8 +56,8 @@ class HandoutExtension(Extension):
 
 # What a block may contain: what Markdown (with tables, attr_list and sane_lists) and the fill-in extension
 # write, and a few inline elements an author may type. (h1 and h2 are kept for the heading-level rule to report.)
-TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "em", "strong", "b", "i", "sup", "sub", "abbr", "code", "pre",
-        "blockquote", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td", "a", "img", "span"}
+TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "em", "strong", "b", "i", "sup", "sub", "abbr", "code",
+        "pre", "blockquote", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td", "a", "img", "span"}
 ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "abbr": {"title"}, "ol": {"start"}}
 VALUES = {"span": {"aria-hidden": {"true"}},
           "th": {"align": {"left", "center", "right"}}, "td": {"align": {"left", "center", "right"}}}
