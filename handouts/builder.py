@@ -66,7 +66,7 @@ class Digests:
     def __init__(self, root: Path):
         self.root = root
         self.versions = {"version:handouts": __version__, "code:handouts": code_digest(),
-                         "version:weasyprint": version("weasyprint")}
+                         "version:weasyprint": version("weasyprint"), "version:nh3": version("nh3")}
         self._files: dict[Path, tuple[str, str]] = {}
 
     def file(self, path: Path) -> tuple[str, str]:

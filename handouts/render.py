@@ -93,7 +93,7 @@ class Renderer:
         )
         self.env.filters["css_string"] = css_string
         self.env.filters["unbroken"] = unbroken
-        self.md = markdown_ext.make_markdown()
+        self.md = markdown_ext.make_markdown(root / "content")
         self._blocks: dict[tuple[str, Path], str] = {}     # a block's HTML, converted once per process
 
     def block_html(self, text: str, folder: Path) -> str:
