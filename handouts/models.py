@@ -281,10 +281,6 @@ class Patient(Model):
     procedure_date: PatientDate = None
     clinician: ShortText = None
 
-    @property
-    def is_blank(self) -> bool:
-        return not any(self.model_dump().values())
-
     @field_validator("date_of_birth")
     @classmethod
     def _born(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:

@@ -29,7 +29,7 @@ GOOD = f"name: {NAME}\ndate_of_birth: 1980-02-03\nprocedure_date: 2026-12-01\ncl
 def run(project: Path, *args: str) -> subprocess.CompletedProcess:
     """build.py in the scratch project; standard output as bytes (it may be a PDF), standard error as text."""
     result = subprocess.run([sys.executable, str(ROOT / "build.py"), "--root", str(project), "--today",
-                             TODAY.isoformat(), *args], capture_output=True, cwd=project)
+                             TODAY.isoformat(), *args], capture_output=True, cwd=project, timeout=300)
     result.stderr = result.stderr.decode("utf-8", "replace")
     return result
 
@@ -75,6 +75,29 @@ def test_a_bad_patient_file_is_a_usage_error_and_nothing_is_written(project: Pat
     assert files(project) == before                # no sheet, no masters, no output folder: nothing at all
     if case != "not UTF-8":
         assert "Alex" not in result.stderr and "laser" not in result.stderr     # messages never quote a value
+
+
+@pytest.mark.parametrize("where, words", [("missing.yaml", "cannot read: No such file or directory"),
+                                          ("folder", "cannot read: Is a directory"),
+                                          ("fifo", "not a regular file; refused unread")])
+def test_a_patient_file_that_cannot_be_read_is_a_usage_error(project: Path, where: str, words: str) -> None:
+    (project / "folder").mkdir()
+    os.mkfifo(project / "fifo")                    # reading it would wait for ever
+    result = run(project, *ONE_CONSENT, "--patient", str(project / where), "--to", str(project / "sheet.pdf"))
+    assert result.returncode == 2, result.stderr
+    assert f"{project / where}:1: patient: " in result.stderr and words in result.stderr
+    assert "Traceback" not in result.stderr and not (project / "sheet.pdf").exists()
+
+
+def test_a_sheet_that_cannot_be_written_whole_is_removed(tmp_path: Path, monkeypatch) -> None:
+    from handouts import cli
+
+    def full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(cli.os, "fsync", full)
+    sheet = tmp_path / "sheet.pdf"
+    assert cli._write_new_private(sheet, b"%PDF-1.7 ...", cli._parser()) == 1
+    assert not sheet.exists()
 
 
 def test_the_sheet_goes_to_the_new_private_file_and_the_name_nowhere_else(project: Path, tmp_path: Path) -> None:
