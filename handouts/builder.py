@@ -227,18 +227,22 @@ def _selected(selection: Selection, entry: Entry) -> bool:
 
 # --- one sheet filled in for one patient ------------------------------------------------------------------------
 
+class NotOneDocument(ValueError):
+    """The selection for a filled-in sheet names no document, or several: the caller's mistake."""
+
+
 def personalise(root: Path, selection: Selection, today: dt.date, patient: Patient,
                 strict: bool = False) -> tuple[bytes | None, list[Problem]]:
     """One document filled in with one patient's details, as PDF bytes: loaded, checked, planned, rendered,
     printed and preflighted in this process. Nothing is written anywhere (no manifest, memo, output folder or
     log line) and no worker or fork server is started. Returns the PDF (None when an error stopped it) and the
-    problems, none of which quotes the patient's details. Raises ValueError when `selection` does not name
-    exactly one document of the catalogue."""
+    problems, none of which quotes the patient's details. Raises NotOneDocument when `selection` does not name
+    exactly one document of the catalogue (BuildError when the content cannot be loaded at all)."""
     library, review = _load_and_review(root, today, strict)
     the_plan = plan(library, selection)
     found = len(the_plan.jobs) + len(the_plan.failed)
     if found != 1:
-        raise ValueError(_not_one(selection, the_plan.jobs, found))
+        raise NotOneDocument(_not_one(selection, the_plan.jobs, found))
     if the_plan.failed:
         return None, sorted(set(the_plan.failed[0].problems))
     job = the_plan.jobs[0]

@@ -69,12 +69,14 @@ def _positive(text: str) -> int:
 
 
 def _validate_selection(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Selection:
-    import yaml
+    from . import yamlio
+    from .problems import BuildError
     catalogue_file = args.root / "content" / "catalogue.yaml"
-    try:
-        catalogue = yaml.safe_load(catalogue_file.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
+    try:       # through yamlio, so that an alias or a huge file is refused here too; the build reports it
+        catalogue = yamlio.load(catalogue_file, "content/catalogue.yaml")
+    except (OSError, ValueError, TypeError, BuildError):
         catalogue = {}
+    catalogue = catalogue if isinstance(catalogue, dict) else {}
     clinics = sorted(p.parent.name for p in (args.root / "content" / "clinics").glob("*/clinic.yaml"))
     for option, known in (("clinic", clinics), ("language", catalogue.get("languages")),
                           ("condition", catalogue.get("conditions")), ("kind", catalogue.get("kinds")),
@@ -238,10 +240,13 @@ def _personalise(args: argparse.Namespace, parser: argparse.ArgumentParser, sele
         for problem in problems:
             print(problem.format(), file=sys.stderr)
         return EXIT_USAGE
+    from .problems import BuildError
     try:
         pdf, problems = builder.personalise(args.root, selection, today, patient, args.strict)
-    except ValueError as exc:
+    except builder.NotOneDocument as exc:
         parser.error(f"--patient: {exc}")
+    except BuildError as exc:                  # the content cannot be loaded at all (the catalogue, say)
+        pdf, problems = None, exc.problems
     for problem in problems:
         print(problem.format(), file=sys.stderr)
     if pdf is None:

@@ -184,7 +184,7 @@ def test_personalise_prints_in_memory_and_logs_nothing_of_the_patient(project: P
     assert files(project) == before
     assert not any("Quillfeather" in record.getMessage() for record in caplog.records)
     assert not any("Quillfeather" in p.format() for p in problems)
-    with pytest.raises(ValueError, match="give the variant"):
+    with pytest.raises(builder.NotOneDocument, match="give the variant"):
         builder.personalise(project, Selection("fennick-street-uk", None, "acne-scars", "consent"), TODAY, patient)
 
 
