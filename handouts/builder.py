@@ -12,17 +12,20 @@ import hashlib
 import json
 import logging
 import os
+import re
+import secrets
 import stat
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from importlib.metadata import version
 
 from . import __version__, checks, code_digest, content, pool
-from .models import Variant
-from .plan import Job, Patient, Plan, Selection, plan, unlisted_reason
-from .problems import BuildError, Problem
+from .models import Patient, Variant
+from .plan import Job, Plan, Selection, plan, unlisted_reason
+from .problems import BuildError, Problem, relpath
 from .publish import Entry, Manifest, sha256, write_atomic
 
 # Rendering, printing and preflight (Jinja, WeasyPrint, pikepdf) are imported where they are used, so that a
@@ -140,11 +143,11 @@ Progress = Callable[[str, str], None]          # (what happened, document path)
 
 
 def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, strict: bool = False,
-          patient: Patient = Patient(), jobs: int | None = None, progress: Progress | None = None) -> Outcome:
+          jobs: int | None = None, progress: Progress | None = None) -> Outcome:
     """Build what changed. A document with errors keeps its last good PDF; the others still build."""
     report = progress or (lambda event, path: None)
     jobs = jobs or os.cpu_count() or 1
-    if jobs > 1 and patient.is_blank and not (output_dir / Manifest.NAME).exists():
+    if jobs > 1 and not (output_dir / Manifest.NAME).exists():
         pool.start()      # everything will be printed: let the fork server's imports overlap loading and planning
     memo = _load_memo(output_dir)
     try:
@@ -158,11 +161,6 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
         outcome.failed.append(failed.output)
         outcome.problems += failed.problems
         report("failed", failed.output)
-    if not patient.is_blank:
-        _build_for_patient(library, the_plan, output_dir, patient, outcome, report)
-        outcome.problems = sorted(set(outcome.problems))
-        return outcome
-
     manifest = Manifest.load(output_dir)
     outcome.problems += manifest.problems
     manifest.sweep(_own_folders(library, manifest))
@@ -185,7 +183,7 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
                                                library.variants[task[0].variant]), reverse=True)
     existed = set(manifest.entries)
 
-    for result in _print_all(library, tasks, patient, jobs):
+    for result in _print_all(library, tasks, jobs):
         outcome.peak_worker_mb = max(outcome.peak_worker_mb, result.peak_rss_mb)
         job = result.job
         if result.pdf is None:
@@ -237,12 +235,12 @@ def _remove_unlisted(library: content.Library, manifest: Manifest, selection: Se
 
 
 def _own_folders(library: content.Library, manifest: Manifest) -> list[str]:
-    """The folders of the output tree this tool writes into: the top, deliveries/, patients/ and each
-    <clinic>/<language>/ of the catalogue or the manifest (and under patients/)."""
+    """The folders of the output tree this tool writes into: the top, deliveries/ and each <clinic>/<language>/
+    of the catalogue or the manifest."""
     clinics = library.clinics.keys() | library.broken_clinics.keys() | {e.clinic for e in manifest.entries.values()}
     languages = set(library.catalogue.languages) | {e.language for e in manifest.entries.values()}
     pairs = [f"{clinic}/{language}" for clinic in sorted(clinics) for language in sorted(languages)]
-    return [".", "deliveries", "patients", *pairs, *(f"patients/{pair}" for pair in pairs)]
+    return [".", "deliveries", *pairs]
 
 
 def _expected_cost(job: Job, previous: Entry | None, variant: Variant) -> tuple[int, int, float]:
@@ -251,11 +249,11 @@ def _expected_cost(job: Job, previous: Entry | None, variant: Variant) -> tuple[
             variant.min_body_pt)
 
 
-def _print_all(library: content.Library, tasks: list[tuple[Job, str]], patient: Patient, jobs: int):
+def _print_all(library: content.Library, tasks: list[tuple[Job, str]], jobs: int):
     if not tasks:
         return iter(())
     from .worker import run_all
-    return run_all(library, tasks, patient, jobs)
+    return run_all(library, tasks, Patient(), jobs)
 
 
 def _selected(selection: Selection, entry: Entry) -> bool:
@@ -264,20 +262,78 @@ def _selected(selection: Selection, entry: Entry) -> bool:
     return all(w in (None, v) for w, v in zip(wanted, values))
 
 
-def _build_for_patient(library: content.Library, the_plan: Plan, output_dir: Path, patient: Patient,
-                       outcome: Outcome, report: Progress) -> None:
-    """Sheets filled in for one patient: always printed, kept apart from the masters, not in the manifest."""
+# --- one sheet filled in for one patient ------------------------------------------------------------------------
+
+class NotOneDocument(ValueError):
+    """The selection for a filled-in sheet names no document, or several: the caller's mistake."""
+
+
+def personalise(root: Path, selection: Selection, today: dt.date, patient: Patient,
+                strict: bool = False) -> tuple[bytes | None, list[Problem]]:
+    """One document filled in with one patient's details, as PDF bytes: loaded, checked, planned, rendered,
+    printed and preflighted in this process. Nothing is written anywhere (no manifest, memo, output folder or
+    log line) and no worker or fork server is started. Returns the PDF (None when an error stopped it) and the
+    problems, none of which quotes the patient's details. Raises NotOneDocument when `selection` does not name
+    exactly one document of the catalogue (BuildError when the content cannot be loaded at all)."""
+    library, review = _load_and_review(root, today, strict)
+    the_plan = plan(library, selection)
+    found = len(the_plan.jobs) + len(the_plan.failed)
+    if found != 1:
+        raise NotOneDocument(_not_one(selection, the_plan.jobs, found))
+    if the_plan.failed:
+        return None, sorted(set(the_plan.failed[0].problems))
+    job = the_plan.jobs[0]
+    inputs = {relpath(file, root) for file in job.input_files}
+    problems = [p for p in review.problems if p.path in inputs]      # warnings about this document's own files
     from .worker import run_all
-    tasks = [(job, inputs_digest({"patient": patient.slug, "document": job.output})) for job in the_plan.jobs]
-    for result in run_all(library, tasks, patient, jobs=1):
-        if result.pdf is None:
-            outcome.failed.append(result.job.output)
-            outcome.problems += result.problems
-            continue
-        target = f"patients/{result.job.key}-{patient.slug}.pdf"
-        write_atomic(output_dir, target, result.pdf)
-        outcome.added.append(target)
-        report("added", target)
+    with _unlogged("weasyprint", "fontTools"):
+        # A random document ID: a one-off sheet shares no identifier with its master or with another patient's.
+        result = next(run_all(library, [(job, secrets.token_hex(32))], patient, jobs=1))
+    problems += _withheld(list(result.problems), patient)
+    return (result.pdf if result.pdf is not None and not any(p.severity == "error" for p in problems) else None,
+            sorted(set(problems)))
+
+
+_FIELDS = {"clinic": lambda job: job.clinic.id, "language": lambda job: job.language,
+           "condition": lambda job: job.condition_id, "kind": lambda job: job.kind_id,
+           "variant": lambda job: job.variant}
+
+
+def _not_one(selection: Selection, jobs: tuple[Job, ...], found: int) -> str:
+    if not found:
+        return "no document of the catalogue matches (is the language one of the clinic's?)"
+    varying = {name: sorted({get(job) for job in jobs}) for name, get in _FIELDS.items()
+               if getattr(selection, name) is None}
+    missing = [f"{name} ({', '.join(values)})" for name, values in varying.items() if len(values) > 1] or list(varying)
+    return f"{found} documents match, not one: give the {', '.join(missing)}"
+
+
+def _withheld(problems: list[Problem], patient: Patient) -> list[Problem]:
+    """Printing problems as they may be shown: one that quotes the patient's details (a WeasyPrint warning can
+    quote the text it was given) keeps its place and rule but not its words."""
+    values = [str(v) for v in patient.model_dump().values() if v is not None]
+    quoted = {v.casefold() for v in values} | {w.casefold() for v in values for w in re.findall(r"\w{3,}", v)}
+    return [Problem(p.path, p.line, "a problem while printing the filled-in sheet; its message quotes the "
+                                    "patient's details and is withheld", p.rule, p.severity)
+            if any(q in p.message.casefold() for q in quoted) else p for p in problems]
+
+
+@contextmanager
+def _unlogged(*names: str) -> Iterator[None]:
+    """While a patient's sheet is printed, these libraries' log records reach only their own handlers (the
+    printer's collector), never the application's log."""
+    loggers = [logging.getLogger(name) for name in names]
+    before = [logger.propagate for logger in loggers]
+    silent = logging.NullHandler()        # and not logging's last resort, which writes to standard error
+    for logger in loggers:
+        logger.propagate = False
+        logger.addHandler(silent)
+    try:
+        yield
+    finally:
+        for logger, propagate in zip(loggers, before):
+            logger.propagate = propagate
+            logger.removeHandler(silent)
 
 
 def preflight_outputs(root: Path, output_dir: Path, only: list[Path] | None) -> tuple[dict, list[Problem]]:

@@ -10,12 +10,14 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from . import builder
-from .plan import Patient, Selection
+from .models import Patient
+from .plan import Selection
 from .problems import Problem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,8 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--today", type=dt.date.fromisoformat, default=None,
                         help="the date review dates are checked against (default: today), YYYY-MM-DD")
     parser.add_argument("--patient", type=Path, default=None,
-                        help="YAML file with patient details for a consent sheet (name, date_of_birth, "
-                             "procedure, procedure_date, clinician)")
+                        help="YAML file with one patient's details (name, date_of_birth, procedure, "
+                             "procedure_date, clinician): fill in one document for them, written to --to only")
+    parser.add_argument("--to", default=None, metavar="FILE",
+                        help="with --patient: a new file for the filled-in sheet (created readable by you alone, "
+                             "never overwritten), or - for standard output")
     parser.add_argument("-q", "--quiet", action="store_true", help="print problems only")
     return parser
 
@@ -64,12 +69,14 @@ def _positive(text: str) -> int:
 
 
 def _validate_selection(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Selection:
-    import yaml
+    from . import yamlio
+    from .problems import BuildError
     catalogue_file = args.root / "content" / "catalogue.yaml"
-    try:
-        catalogue = yaml.safe_load(catalogue_file.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
+    try:       # through yamlio, so that an alias or a huge file is refused here too; the build reports it
+        catalogue = yamlio.load(catalogue_file, "content/catalogue.yaml")
+    except (OSError, ValueError, TypeError, BuildError):
         catalogue = {}
+    catalogue = catalogue if isinstance(catalogue, dict) else {}
     clinics = sorted(p.parent.name for p in (args.root / "content" / "clinics").glob("*/clinic.yaml"))
     for option, known in (("clinic", clinics), ("language", catalogue.get("languages")),
                           ("condition", catalogue.get("conditions")), ("kind", catalogue.get("kinds")),
@@ -78,22 +85,6 @@ def _validate_selection(args: argparse.Namespace, parser: argparse.ArgumentParse
         if value is not None and isinstance(known, list) and value not in known:
             parser.error(f"--{option} {value!r} is not one of: {', '.join(map(str, known))}")
     return Selection(args.clinic, args.language, args.condition, args.kind, args.variant)
-
-
-def _patient(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Patient:
-    if args.patient is None:
-        return Patient()
-    from . import yamlio
-    from .problems import BuildError
-    try:
-        data = yamlio.load(args.patient, str(args.patient))
-    except (OSError, BuildError) as exc:
-        parser.error(f"--patient: {exc}")
-    fields = {k: (None if v is None else str(v)) for k, v in (data or {}).items()}
-    unknown = set(fields) - set(Patient.__dataclass_fields__)
-    if unknown:
-        parser.error(f"--patient {args.patient}: unknown keys {', '.join(sorted(unknown))}")
-    return Patient(**fields)
 
 
 def _print_report(outcome: builder.Outcome, fmt: str) -> None:
@@ -177,8 +168,8 @@ def _build(args: argparse.Namespace, parser: argparse.ArgumentParser, selection:
            output: Path, bar: bool) -> int:
     progress = _Progress(bar)
     try:
-        outcome = builder.build(args.root, output, selection, today, args.strict, _patient(args, parser),
-                                jobs=args.jobs, progress=progress)
+        outcome = builder.build(args.root, output, selection, today, args.strict, jobs=args.jobs,
+                                progress=progress)
     finally:
         progress.close()
     if args.format == "json":
@@ -267,6 +258,99 @@ def _io_error(exc: OSError, output: Path) -> int:
     return EXIT_PROBLEMS
 
 
+PATIENT_FILE_LIMIT = 64_000      # bytes: a patient file is five short lines
+
+
+def _personalise(args: argparse.Namespace, parser: argparse.ArgumentParser, selection: Selection,
+                 today: dt.date) -> int:
+    """--patient: one document filled in for one patient, written to --to and nowhere else. Nothing about the
+    patient is logged; no output folder, lock, manifest or memo is touched."""
+    if args.patient is None:
+        parser.error("--to is taken with --patient only")
+    if args.to is None:
+        parser.error("--patient needs --to FILE (a new file) or --to - (standard output)")
+    if args.command != "build" or args.output is not None:
+        parser.error("--patient is taken by the build command, without --output: the sheet goes to --to only")
+    missing = [f"--{name}" for name in ("clinic", "condition", "kind", "variant") if getattr(args, name) is None]
+    if missing:
+        parser.error(f"--patient fills in one document: give {', '.join(missing)}")
+    target = None if args.to == "-" else Path(args.to)
+    if target is None and sys.stdout.isatty():
+        parser.error("--to -: standard output is a terminal; redirect it to a file or a program")
+    if target is not None and os.path.lexists(target):
+        parser.error(f"--to {target}: already exists: choose another name")
+    if target is not None and not target.parent.is_dir():
+        parser.error(f"--to {target}: there is no folder {target.parent}")
+    patient, problems = _patient(args.patient, today)
+    if patient is None:
+        for problem in problems:
+            print(problem.format(), file=sys.stderr)
+        return EXIT_USAGE
+    from .problems import BuildError
+    try:
+        pdf, problems = builder.personalise(args.root, selection, today, patient, args.strict)
+    except builder.NotOneDocument as exc:
+        parser.error(f"--patient: {exc}")
+    except BuildError as exc:                  # the content cannot be loaded at all (the catalogue, say)
+        pdf, problems = None, exc.problems
+    for problem in problems:
+        print(problem.format(), file=sys.stderr)
+    if pdf is None:
+        return EXIT_PROBLEMS
+    if target is None:
+        try:
+            sys.stdout.buffer.write(pdf)
+            sys.stdout.buffer.flush()
+        except OSError as exc:
+            print(f"build.py: could not write the sheet to standard output: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_PROBLEMS
+        return EXIT_OK
+    return _write_new_private(target, pdf, parser)
+
+
+def _patient(file: Path, today: dt.date) -> tuple[Patient | None, list[Problem]]:
+    """The patient file, checked; a file over the limit, with an alias or not UTF-8 is refused before it is
+    parsed or expanded. Problems name the file, the line and the key, never a value."""
+    from . import yamlio
+    from .models import validate_patient
+    from .problems import BuildError
+    shown = str(file)
+    try:
+        data = yamlio.load(file, shown, limit=PATIENT_FILE_LIMIT, dates=False)
+    except BuildError as exc:
+        return None, [Problem(p.path, p.line, p.message, "patient") for p in exc.problems]
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        return None, [Problem(shown, line, "not UTF-8 text", "patient")]
+    except OSError as exc:
+        return None, [Problem(shown, 1, f"cannot read: {exc.strerror or exc}", "patient")]
+    return validate_patient(data, shown, today)
+
+
+def _write_new_private(target: Path, pdf: bytes, parser: argparse.ArgumentParser) -> int:
+    """Create `target` for this sheet alone: a new file (an existing one is never replaced, so one patient's
+    sheet can never overwrite another's), readable and writable by its owner only, and removed again unless
+    it was written whole."""
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        parser.error(f"--to {target}: already exists: choose another name")
+    except OSError as exc:
+        parser.error(f"--to {target}: cannot create it: {exc.strerror or exc}")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pdf)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException as exc:
+        target.unlink(missing_ok=True)
+        if not isinstance(exc, OSError):
+            raise
+        print(f"build.py: could not write {target}: {exc.strerror or exc}; nothing was kept", file=sys.stderr)
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -276,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     today = args.today or dt.date.today()
     if args.pdfs and args.command != "preflight":
         parser.error("PDF paths are taken by the preflight command only")
+    if args.patient is not None or args.to is not None:
+        return _personalise(args, parser, selection, today)
     if args.command == "check":
         outcome = builder.check(args.root, selection, today, args.strict)
         _print_report(outcome, args.format)

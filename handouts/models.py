@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints,
-                      ValidationError, model_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, StringConstraints,
+                      ValidationError, ValidationInfo, field_validator, model_validator)
 
 from . import yamlio
 from .problems import Problem
@@ -221,4 +222,105 @@ def validate(model: type[M], data: Any, path: str, line: int, what: str) -> tupl
             else:
                 at = yamlio.line_of(data, loc, line)
             problems.append(Problem(path, at, f"{what}: {_describe(error)}", "schema"))
+        return None, problems
+
+
+# --- one patient's details, printed on a consent sheet filled in for them ---------------------------------------
+# Messages about them name the key and the line, never the value: a message may end up in a log.
+
+def _kind(value: Any) -> str:
+    for kind, shown in ((type(None), "empty (null)"), (bool, "true/false"), ((int, float), "a number"),
+                        (list, "a list"), (dict, "keys and values"), (str, "text")):
+        if isinstance(value, kind):
+            return shown
+    return "a value of another kind"
+
+
+def _patient_text(limit: int) -> BeforeValidator:
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"must be text, not {_kind(value)}")
+        value = value.strip()
+        if not value:
+            raise ValueError("is empty or blank: leave the key out to print a blank line")
+        if len(value) > limit:
+            raise ValueError(f"is {len(value):,} characters long; at most {limit} are allowed")
+        if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in value):
+            raise ValueError("holds a line break, a tab or another control character: write it on one line")
+        return value
+    return BeforeValidator(check)
+
+
+def _patient_date(value: Any) -> dt.date:
+    """A date written YYYY-MM-DD (the sheet writes it the clinic's way), or a date object from a caller."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value.strip()):
+        raise ValueError("must be a date written YYYY-MM-DD, e.g. 1980-02-03"
+                         + ("" if isinstance(value, str) else f", not {_kind(value)}"))
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValueError(f"is not a date in the calendar ({exc})") from None
+
+
+# The checks come before `| None`, so that a key given with no value (null) is refused, not taken as absent.
+ShortText = Annotated[str | None, _patient_text(200)]       # a name
+LongText = Annotated[str | None, _patient_text(500)]        # a procedure
+PatientDate = Annotated[dt.date | None, BeforeValidator(_patient_date)]
+OLDEST_YEARS = 150
+
+
+class Patient(Model):
+    """Optional details printed on a consent sheet; blank labelled lines where absent. Validate with
+    `validate_patient` (which knows today's date); Patient() is the blank sheet."""
+
+    name: ShortText = None
+    date_of_birth: PatientDate = None
+    procedure: LongText = None
+    procedure_date: PatientDate = None
+    clinician: ShortText = None
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _born(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        today = (info.context or {}).get("today") or dt.date.today()
+        if value is not None and value > today:
+            raise ValueError(f"is in the future (today is {today.isoformat()})")
+        if value is not None and value.year < today.year - OLDEST_YEARS:
+            raise ValueError(f"is more than {OLDEST_YEARS} years ago: check the year")
+        return value
+
+    @field_validator("procedure_date")
+    @classmethod
+    def _after_birth(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        born = info.data.get("date_of_birth")
+        if value is not None and born is not None and value < born:
+            raise ValueError("is before 'date_of_birth'")
+        return value
+
+
+def validate_patient(data: Any, path: str, today: dt.date) -> tuple[Patient | None, list[Problem]]:
+    """A patient's details from located YAML data (or a plain dict); each problem names `path`, the line of the
+    key and the key, never the value."""
+    keys = ", ".join(Patient.model_fields)
+    if data is None:
+        return None, [Problem(path, 1, f"the file is empty: give the patient's details ({keys})", "patient")]
+    line = getattr(data, "line", 1)
+    if not isinstance(data, dict):
+        return None, [Problem(path, line, f"expected keys and values ({keys}), not {_kind(data)}", "patient")]
+    if not data:
+        return None, [Problem(path, line, f"no details are given: give at least one of {keys}", "patient")]
+    try:
+        return Patient.model_validate(data, context={"today": today}), []
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = ".".join(str(part) for part in error["loc"])
+            if error["type"] == "extra_forbidden" or error["loc"][:1] not in [(k,) for k in Patient.model_fields]:
+                named = f"'{key}'" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,39}", key) else "(not shown)"
+                message = f"unknown key {named}: the keys are {keys}"
+            else:
+                message = f"'{key}' {error['msg'].removeprefix('Value error, ')}"
+            problems.append(Problem(path, yamlio.line_of(data, error["loc"], line), message, "patient"))
         return None, problems

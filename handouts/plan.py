@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
@@ -24,26 +23,6 @@ class Selection:
     condition: str | None = None
     kind: str | None = None
     variant: str | None = None
-
-
-@dataclass(frozen=True)
-class Patient:
-    """Optional details printed on a consent sheet; blank labelled lines where absent."""
-
-    name: str | None = None
-    date_of_birth: str | None = None
-    procedure: str | None = None
-    procedure_date: str | None = None
-    clinician: str | None = None
-
-    @property
-    def is_blank(self) -> bool:
-        return not any(vars(self).values())
-
-    @property
-    def slug(self) -> str:
-        words = re.findall(r"[a-z0-9]+", (self.name or "patient").lower())
-        return "-".join(words) or "patient"
 
 
 @dataclass(frozen=True)

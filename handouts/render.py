@@ -18,8 +18,8 @@ from markupsafe import Markup, escape
 
 from . import markdown_ext
 from .content import Library
-from .models import BLEED_PT, Strings
-from .plan import Job, Patient
+from .models import BLEED_PT, Patient, Strings
+from .plan import Job
 from .problems import BuildError, Problem, relpath
 
 
@@ -55,13 +55,11 @@ def cmyk(values: tuple[float, float, float, float]) -> str:
 
 
 def _patient_view(patient: Patient, strings: Strings, country: str) -> dict[str, str | None]:
-    """A patient's details as printed: dates given as YYYY-MM-DD are written the clinic's way."""
-    view = dict(vars(patient))
+    """A patient's details as printed: dates are written the clinic's way."""
+    view = patient.model_dump()
     for key in ("date_of_birth", "procedure_date"):
-        try:
-            view[key] = format_date(dt.date.fromisoformat(view[key] or ""), strings, country)
-        except ValueError:
-            pass
+        if view[key] is not None:
+            view[key] = format_date(view[key], strings, country)
     return view
 
 

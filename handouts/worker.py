@@ -18,8 +18,8 @@ from typing import Iterator
 
 from . import pool, preflight
 from .content import Library
-from .models import BLEED_PT, PAPER_PT
-from .plan import Job, Patient
+from .models import BLEED_PT, PAPER_PT, Patient
+from .plan import Job
 from .printjob import PrintJob, clinic_families, print_job
 from .problems import BuildError, Problem
 from .render import Renderer

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,36 @@ class LocatedList(list):
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when available: much faster
     line_offset = 0
+
+    def get_single_node(self) -> yaml.Node | None:
+        """The document's nodes, refused if one is reached twice: that is an alias (`*name`), which this project's
+        YAML never needs and which can make a small file expand without bound (a 'billion laughs'). The composed
+        nodes are shared, not copied, so this walk stays as small as the file."""
+        node = super().get_single_node()
+        seen: set[int] = set()
+        stack = [node] if node is not None else []
+        while stack:
+            item = stack.pop()
+            if id(item) in seen:
+                raise _AliasRefused()
+            seen.add(id(item))
+            if isinstance(item, yaml.MappingNode):
+                stack.extend(part for pair in item.value for part in pair)
+            elif isinstance(item, yaml.SequenceNode):
+                stack.extend(item.value)
+        return node
+
+
+class _AliasRefused(yaml.YAMLError):
+    pass
+
+
+def _alias_line(text: str) -> int:
+    """The line of the first alias in `text` (found again from the events: a composed alias keeps no mark)."""
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            return event.start_mark.line + 1
+    return 1
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Located:
@@ -52,12 +84,24 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
-def parse(text: str, path: str, first_line: int = 1) -> Any:
-    """Parse YAML text that starts at `first_line` of the file `path`; raise BuildError with the line."""
-    loader = _Loader(text)
+class _TextDatesLoader(_Loader):
+    """For a file whose reader checks its dates itself (the patient file): a date stays the text written."""
+
+
+_TextDatesLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.constructor.SafeConstructor.construct_yaml_str)
+
+
+def parse(text: str, path: str, first_line: int = 1, dates: bool = True) -> Any:
+    """Parse YAML text that starts at `first_line` of the file `path`; raise BuildError with the line.
+    With `dates=False`, a date is left as the text it was written as."""
+    loader = (_Loader if dates else _TextDatesLoader)(text)
     loader.line_offset = first_line - 1
     try:
         return loader.get_single_data()
+    except _AliasRefused:
+        line = _alias_line(text) + first_line - 1
+        raise BuildError([Problem(path, line, "YAML: aliases (*name) are not allowed; write the value out",
+                                  "yaml")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + first_line) if mark else first_line
@@ -71,8 +115,26 @@ def parse(text: str, path: str, first_line: int = 1) -> Any:
         loader.dispose()
 
 
-def load(file: Path, shown_as: str) -> Any:
-    return parse(file.read_text(encoding="utf-8"), shown_as)
+MAX_BYTES = 1_000_000     # 1 MB: no YAML file of the project comes near it
+
+
+def load(file: Path, shown_as: str, limit: int = MAX_BYTES, dates: bool = True) -> Any:
+    return parse(_read(file, shown_as, limit).decode("utf-8"), shown_as, dates=dates)
+
+
+def _read(file: Path, shown_as: str, limit: int) -> bytes:
+    """The file's bytes, refused before anything is read if it is not a regular file or is over `limit` bytes.
+    (Opened without blocking, so that a FIFO cannot hold the build; then checked on the open file itself.)"""
+    fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise BuildError([Problem(shown_as, 1, "YAML: not a regular file; refused unread", "yaml")])
+        data = handle.read(limit + 1) if info.st_size <= limit else b""
+        if info.st_size > limit or len(data) > limit:
+            raise BuildError([Problem(shown_as, 1, f"YAML: the file is over the limit of {limit:,} bytes; "
+                                                   f"refused unread", "yaml")])
+    return data
 
 
 def line_of(data: Any, loc: tuple, default: int) -> int:
