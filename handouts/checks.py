@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from . import code_digest, contrast, markdown_ext, yamlio
+from . import code_digest, contrast, files, markdown_ext, yamlio
 from .content import Block, Library
 from .models import Model, Text, validate
 from .problems import BuildError, Problem, relpath
@@ -62,14 +62,18 @@ class Policy:
     files: tuple[Path, ...]      # the policy files, whose bytes key the memo of findings
 
 
+def _policy_file(file: Path, root: Path) -> object:
+    files.guard(file, relpath(file, root), root)
+    return yamlio.load(file, relpath(file, root))
+
+
 def load_policy(root: Path) -> Policy:
     folder = root / "content" / "policy"
     problems: list[Problem] = []
     checks_file, phrases_file = folder / "checks.yaml", folder / "phrases.yaml"
-    thresholds, found = validate(Thresholds, yamlio.load(checks_file, relpath(checks_file, root)),
-                                 relpath(checks_file, root), 1, "policy")
+    thresholds, found = validate(Thresholds, _policy_file(checks_file, root), relpath(checks_file, root), 1, "policy")
     problems += found
-    raw = yamlio.load(phrases_file, relpath(phrases_file, root))
+    raw = _policy_file(phrases_file, root)
     phrases: list[Phrase] = []
     if not isinstance(raw, list):
         problems.append(Problem(relpath(phrases_file, root), 1, "policy: expected a list of phrases", "schema"))

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import logging
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Callable
 
 from . import builder
 from .plan import Patient, Selection
-from .problems import Problem
+from .problems import BuildError, Problem
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGGER = logging.getLogger("handouts")
@@ -64,11 +66,14 @@ def _positive(text: str) -> int:
 
 
 def _validate_selection(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Selection:
-    import yaml
+    from . import files, yamlio
     catalogue_file = args.root / "content" / "catalogue.yaml"
     try:
-        catalogue = yaml.safe_load(catalogue_file.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
+        catalogue = yamlio.parse(files.read_text(catalogue_file, "content/catalogue.yaml", args.root),
+                                 "content/catalogue.yaml")
+    except BuildError:
+        catalogue = {}         # the load stage reports it
+    if not isinstance(catalogue, dict):
         catalogue = {}
     clinics = sorted(p.parent.name for p in (args.root / "content" / "clinics").glob("*/clinic.yaml"))
     for option, known in (("clinic", clinics), ("language", catalogue.get("languages")),
@@ -221,6 +226,31 @@ def _watch(args: argparse.Namespace, parser: argparse.ArgumentParser, selection:
     return EXIT_OK
 
 
+def _no_traceback(run: Callable[[list[str] | None], int]) -> Callable[[list[str] | None], int]:
+    """Problems reach the user as `path:line: rule: message` lines, never as a traceback: a stage that cannot go
+    on at all (an unusable catalogue) raises BuildError; anything else is a bug, said so in one line."""
+
+    @functools.wraps(run)
+    def main(argv: list[str] | None = None) -> int:
+        try:
+            return run(argv)
+        except BuildError as exc:
+            words = sys.argv[1:] if argv is None else argv
+            if any(word in ("json", "--format=json", "--report=json") for word in words):
+                print(json.dumps({"ok": False, "problems": [p.as_dict() for p in exc.problems]}, indent=2))
+            else:
+                for problem in exc.problems:
+                    print(problem.format(), file=sys.stderr)
+            return EXIT_PROBLEMS
+        except Exception as exc:    # the last resort
+            message = str(exc) if len(str(exc)) <= 200 else str(exc)[:200] + "…"
+            print(f"build.py: internal error: {type(exc).__name__}: {message} (please report)", file=sys.stderr)
+            return EXIT_PROBLEMS
+
+    return main
+
+
+@_no_traceback
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)

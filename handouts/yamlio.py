@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from . import files
 from .problems import BuildError, Problem
 
 
@@ -33,6 +34,11 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Located:
     result.line = node.start_mark.line + 1 + loader.line_offset
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a single value, not a list or a mapping", key_node.start_mark) from None
         if key in result:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark)
@@ -48,7 +54,17 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList
     return result
 
 
+def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    """A date or time; one that cannot exist (2027-02-30) is a YAML error on its line, not a crash."""
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a valid date ({exc})", node.start_mark) from None
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
@@ -65,12 +81,14 @@ def parse(text: str, path: str, first_line: int = 1) -> Any:
         raise BuildError([Problem(path, line, f"YAML: {what}", "yaml")]) from None
     except yaml.YAMLError as exc:
         raise BuildError([Problem(path, first_line, f"YAML: {exc}", "yaml")]) from None
+    except RecursionError:
+        raise BuildError([Problem(path, first_line, "YAML: nested too deeply", "yaml")]) from None
     finally:
         loader.dispose()
 
 
 def load(file: Path, shown_as: str) -> Any:
-    return parse(file.read_text(encoding="utf-8"), shown_as)
+    return parse(files.decode(file.read_bytes(), shown_as), shown_as)
 
 
 def line_of(data: Any, loc: tuple, default: int) -> int:
