@@ -21,7 +21,7 @@ from pydantic import Field
 from . import code_digest, contrast, files, markdown_ext, yamlio
 from .content import Block, Library
 from .models import Model, Text, validate
-from .problems import BuildError, Problem, relpath
+from .problems import BuildError, Problem, relpath, shorten
 from .readability import Score, score
 
 
@@ -226,12 +226,13 @@ class Checker:
             good = (parts.scheme in ("http", "https") and "." in parts.netloc) or (
                 parts.scheme in ("mailto", "tel") and parts.path)
             if not good:
-                found.append(Problem(block.path, self._line_of(block, href), f"link '{href}' is not a well-formed "
+                found.append(Problem(block.path, self._line_of(block, href), f"link '{shorten(href)}' is not a well-formed "
                                      "web, mailto: or tel: address", "link"))
         for src, alt in parsed.images:
             if not alt:
                 shown = src.rsplit("/", 1)[-1]
-                found.append(Problem(block.path, self._line_of(block, shown), f"image '{shown}' has no alt text: "
+                found.append(Problem(block.path, self._line_of(block, shown), f"image '{shorten(shown)}' has no alt "
+                                     "text: "
                                      "write ![what it shows](file)", "image-alt"))
         return found
 

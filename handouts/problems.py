@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Literal
@@ -33,6 +34,17 @@ def relpath(path: Path, root: Path) -> str:
         return str(path.resolve().relative_to(root.resolve()))
     except ValueError:
         return str(path)
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """A value quoted in a message, cut in the middle to about `limit` characters (the start says what it is, the
+    end names the file): a 20 MB data: URI is never echoed whole."""
+    return text if len(text) <= limit else f"{text[:limit - 25]}…{text[-20:]}"
+
+
+def shorten_words(message: str, limit: int = 80) -> str:
+    """`message` with every run of more than `limit` non-space characters (a URL, a path) shortened."""
+    return re.sub(rf"\S{{{limit + 1},}}", lambda match: shorten(match.group(), limit), message)
 
 
 class BuildError(Exception):
