@@ -213,8 +213,11 @@ def _watch(args: argparse.Namespace, parser: argparse.ArgumentParser, selection:
     from .watch import watch
 
     def rebuild() -> None:
-        outcome = builder.build(args.root, output, selection, args.today or dt.date.today(), args.strict,
-                                jobs=args.jobs, progress=_Progress(False))
+        try:
+            outcome = builder.build(args.root, output, selection, args.today or dt.date.today(), args.strict,
+                                    jobs=args.jobs, progress=_Progress(False))
+        except BuildError as exc:     # an unusable catalogue: say so, and keep watching for the fix
+            outcome = builder.Outcome(problems=list(exc.problems))
         for problem in outcome.problems:
             print(problem.format(), file=sys.stderr, flush=True)
         LOGGER.info("%s", _summary(outcome))

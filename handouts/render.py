@@ -21,7 +21,7 @@ from .fill import fill
 from .content import Library
 from .models import BLEED_PT, Strings
 from .plan import Job, Patient
-from .problems import BuildError, Problem, relpath
+from .problems import BuildError, Problem, relpath, shorten
 
 
 def format_date(value: dt.date, strings: Strings, country: str) -> str:
@@ -195,6 +195,12 @@ class Renderer:
         except jinja2.UndefinedError as exc:
             path, line = _template_location(exc, self.root)
             raise BuildError([Problem(path, line, f"template: {exc.message}", "template")]) from None
+        except BuildError:
+            raise
+        except Exception as exc:      # any other error of a template's own making, e.g. {{ 1 // 0 }}
+            path, line = _template_location(exc, self.root)
+            raise BuildError([Problem(path, line, f"template: {type(exc).__name__}: {shorten(str(exc))}",
+                                      "template")]) from None
 
 
 def _template_location(exc: BaseException, root: Path) -> tuple[str, int]:

@@ -77,10 +77,15 @@ def parse(text: str, path: str, first_line: int = 1) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + first_line) if mark else first_line
-        what = exc.problem or exc.context or "invalid YAML"
+        what = " ".join((exc.problem or exc.context or "invalid YAML").split())
         raise BuildError([Problem(path, line, f"YAML: {what}", "yaml")]) from None
+    except yaml.reader.ReaderError as exc:     # a character YAML does not allow (NUL, other controls)
+        line = text.count("\n", 0, exc.position) + first_line
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise BuildError([Problem(path, line, f"YAML: character U+{code:04X} is not allowed", "yaml")]) from None
     except yaml.YAMLError as exc:
-        raise BuildError([Problem(path, first_line, f"YAML: {exc}", "yaml")]) from None
+        message = " ".join(str(exc).split())
+        raise BuildError([Problem(path, first_line, f"YAML: {message}", "yaml")]) from None
     except RecursionError:
         raise BuildError([Problem(path, first_line, "YAML: nested too deeply", "yaml")]) from None
     finally:

@@ -105,6 +105,7 @@ CASES: list[tuple[str, Callable[[Path], int], list[str], str, str]] = [
     ("unhashable-key", append(CONDITION, "? [a, b]\n: 1\n"), CHECK, CONDITION, "yaml"),
     ("unhashable-flow-key", append(CLINIC, "extra: {[1]: x}\n"), CHECK, CLINIC, "yaml"),
     ("duplicate-key", replace_line(BLOCK, "reviewer:", "title: again"), CHECK, BLOCK, "yaml"),
+    ("nul-in-yaml", append(CONDITION, 'x: "a\0b"\n'), CHECK, CONDITION, "yaml"),
     ("deep-yaml", append(CONDITION, "deep: " + "[" * 5000 + "]" * 5000 + "\n"), CHECK, CONDITION, "yaml"),
     # strings.yaml: only {name} with a name allowed for that string
     ("placeholder-typo", replace_line(STRINGS, "leaflet_title:", 'leaflet_title: "{conditon}: treatment"'),
@@ -133,6 +134,8 @@ CASES: list[tuple[str, Callable[[Path], int], list[str], str, str]] = [
      ONE_LEAFLET, "templates/leaflet.html", "template"),
     ("jinja-syntax-partial-build", append("templates/partials/section.html", "{{ section.html }\n"),
      ONE_LEAFLET, "templates/partials/section.html", "template"),
+    ("template-runtime-error", replace_line("templates/leaflet.html", "{% block main %}", "{% block main %}{{ 1 // 0 }}"),
+     ONE_LEAFLET, "templates/leaflet.html", "template"),
     ("template-fifo-build", replace_file("templates/leaflet.html", os.mkfifo), ONE_LEAFLET,
      "templates/leaflet.html", "file"),
     # the catalogue: check prints its problems and exits 1
