@@ -191,9 +191,9 @@ class _Loader:
         for kid, kind in kinds.items():
             if not isinstance(data.get(kind.title), str):
                 kind_file = self.content / "kinds" / f"{kid}.yaml"
-                self.problems.append(Problem(self.show(kind_file), yamlio.line_of(self.yaml_file(kind_file), ("title",), 1),
-                                             f"kind: 'title' {kind.title!r} is not a string in {self.show(file)}",
-                                             "schema"))
+                line = yamlio.line_of(self.yaml_file(kind_file), ("title",), 1)
+                self.problems.append(Problem(self.show(kind_file), line, f"kind: 'title' {kind.title!r} is not a "
+                                             f"string in {self.show(file)}", "schema"))
         return None if found else strings
 
     def language(self, code: str, catalogue: Catalogue, kinds: dict[str, Kind]) -> Language:

@@ -12,7 +12,7 @@ import os
 import stat
 from pathlib import Path
 
-from .problems import BuildError, Problem
+from .problems import BuildError, Problem, shorten
 
 # The largest file read as content (a block, a YAML file, a template). The biggest shipped block is about 2 KB
 # and the biggest template about 5 KB: anything over 256 KB is a mistake (a pasted image, a log), not a text.
@@ -39,10 +39,9 @@ def guard(file: Path, shown: str, root: Path) -> None:
     """Raise BuildError unless `file` is a regular file inside `root` (after following links) of at most
     MAX_BYTES. Nothing is opened."""
     try:
-        if file.is_symlink():
-            target = file.resolve()
-            if not target.is_relative_to(root.resolve()):
-                raise _refuse(shown, f"a symbolic link to {str(target)[:80]}, outside the project: not read")
+        target = file.resolve()        # a link, or a linked folder on the way, may lead anywhere
+        if not target.is_relative_to(root.resolve()):
+            raise _refuse(shown, f"a symbolic link to {shorten(str(target))}, outside the project: not read")
         info = file.stat()
     except OSError as exc:
         raise _refuse(shown, f"cannot read: {exc.strerror}") from None

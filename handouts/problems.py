@@ -22,7 +22,8 @@ class Problem:
     def format(self) -> str:
         rule = f"{self.rule}: " if self.rule else ""
         kind = "" if self.severity == "error" else "warning: "
-        return f"{self.path}:{self.line}: {kind}{rule}{self.message}"
+        message = " ".join(self.message.splitlines())      # one problem, one line
+        return f"{self.path}:{self.line}: {kind}{rule}{message}"
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -80,6 +80,14 @@ def device(file: Path) -> None:
         pytest.skip("making a device node needs root")
 
 
+def condition_folder_outside(project: Path) -> int:
+    """A condition's folder moved out of the project and linked back in: its blocks lead outside."""
+    folder = project / "content/en/acne-scars"
+    folder.rename(project.parent / "acne-scars")
+    folder.symlink_to(project.parent / "acne-scars")
+    return 1
+
+
 def block_with(body: str) -> Callable[[Path], int]:
     """A line of raw body added to the leaflet's first block; the message names it."""
     return append(OVERVIEW, f"\n{body}\n")
@@ -158,6 +166,7 @@ CASES: list[tuple[str, Callable[[Path], int], list[str], str, str]] = [
      "content/en/acne-scars/notes.md", "file"),
     ("block-symlink-outside", replace_file(BLOCK, lambda f: f.symlink_to("/etc/passwd")), CHECK, BLOCK, "file"),
     ("block-symlink-to-device", replace_file(BLOCK, lambda f: f.symlink_to("/dev/zero")), CHECK, BLOCK, "file"),
+    ("condition-folder-linked-outside", condition_folder_outside, CHECK, BLOCK, "file"),
     ("block-dangling-symlink", replace_file(BLOCK, lambda f: f.symlink_to(f.parent / "nowhere.md")), CHECK,
      BLOCK, "file"),
     ("block-too-large", append(BLOCK, "\nWord. " * (MAX_BYTES // 6), line=1), CHECK, BLOCK, "file"),
