@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -20,7 +21,7 @@ from importlib.metadata import version
 
 from . import __version__, checks, code_digest, content, pool
 from .models import Variant
-from .plan import Job, Patient, Plan, Selection, plan
+from .plan import Job, Patient, Plan, Selection, plan, unlisted_reason
 from .problems import BuildError, Problem
 from .publish import Entry, Manifest, sha256, write_atomic
 
@@ -65,7 +66,7 @@ class Digests:
     def __init__(self, root: Path):
         self.root = root
         self.versions = {"version:handouts": __version__, "code:handouts": code_digest(),
-                         "version:weasyprint": version("weasyprint")}
+                         "version:weasyprint": version("weasyprint"), "version:nh3": version("nh3")}
         self._files: dict[Path, tuple[str, str]] = {}
 
     def file(self, path: Path) -> tuple[str, str]:
@@ -148,7 +149,10 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
     if jobs > 1 and patient.is_blank and not (output_dir / Manifest.NAME).exists():
         pool.start()      # everything will be printed: let the fork server's imports overlap loading and planning
     memo = _load_memo(output_dir)
-    library, the_plan, review = prepare(root, selection, today, strict, memo)
+    try:
+        library, the_plan, review = prepare(root, selection, today, strict, memo)
+    except BuildError as exc:          # the catalogue itself is unusable: nothing can be planned, nothing removed
+        return _catalogue_failed(output_dir, selection, exc.problems, report)
     if review.memo != memo:
         write_atomic(output_dir, MEMO, json.dumps(review.memo, ensure_ascii=False).encode())
     outcome = Outcome(problems=list(review.problems))
@@ -162,14 +166,9 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
         return outcome
 
     manifest = Manifest.load(output_dir)
-    manifest.sweep()
-    planned = {job.output for job in the_plan.jobs} | {f.output for f in the_plan.failed}
-    for path in sorted(manifest.entries):
-        entry = manifest.entries[path]
-        if _selected(selection, entry) and path not in planned:
-            manifest.remove(path)
-            outcome.removed.append(path)
-            report("removed", path)
+    outcome.problems += manifest.problems
+    manifest.sweep(_own_folders(library, manifest))
+    _remove_unlisted(library, manifest, selection, {f.output for f in the_plan.failed}, outcome, report)
 
     tasks: list[tuple[Job, str]] = []
     inputs_of: dict[str, dict[str, str]] = {}
@@ -210,6 +209,44 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
     return outcome
 
 
+def _catalogue_failed(output_dir: Path, selection: Selection, problems: list[Problem],
+                      report: Progress) -> Outcome:
+    """The catalogue cannot be read: every selected document the manifest lists fails and keeps its PDF."""
+    manifest = Manifest.load(output_dir)
+    outcome = Outcome(problems=sorted(set(problems) | set(manifest.problems)))
+    for path, entry in sorted(manifest.entries.items()):
+        if _selected(selection, entry):
+            outcome.failed.append(path)
+            report("failed", path)
+    return outcome
+
+
+def _remove_unlisted(library: content.Library, manifest: Manifest, selection: Selection, failed: set[str],
+                     outcome: Outcome, report: Progress) -> None:
+    """Remove only the documents the catalogue no longer lists; a document of a clinic whose clinic.yaml has
+    errors fails and keeps its PDF."""
+    for path in sorted(manifest.entries):
+        entry = manifest.entries[path]
+        if not _selected(selection, entry):
+            continue
+        if unlisted_reason(library, entry.clinic, entry.language, entry.condition, entry.kind, entry.variant):
+            manifest.remove(path)
+            outcome.removed.append(path)
+            report("removed", path)
+        elif entry.clinic in library.broken_clinics and path not in failed:
+            outcome.failed.append(path)
+            report("failed", path)
+
+
+def _own_folders(library: content.Library, manifest: Manifest) -> list[str]:
+    """The folders of the output tree this tool writes into: the top, deliveries/, patients/ and each
+    <clinic>/<language>/ of the catalogue or the manifest (and under patients/)."""
+    clinics = library.clinics.keys() | library.broken_clinics.keys() | {e.clinic for e in manifest.entries.values()}
+    languages = set(library.catalogue.languages) | {e.language for e in manifest.entries.values()}
+    pairs = [f"{clinic}/{language}" for clinic in sorted(clinics) for language in sorted(languages)]
+    return [".", "deliveries", "patients", *pairs, *(f"patients/{pair}" for pair in pairs)]
+
+
 def _expected_cost(job: Job, previous: Entry | None, variant: Variant) -> tuple[int, int, float]:
     """Pages of the last build when known, then the length of the text, then the size of the type."""
     return (previous.pages if previous else 0, sum(len(section.block.body) for section in job.sections),
@@ -247,7 +284,8 @@ def _build_for_patient(library: content.Library, the_plan: Plan, output_dir: Pat
 
 def preflight_outputs(root: Path, output_dir: Path, only: list[Path] | None) -> tuple[dict, list[Problem]]:
     """Preflight PDFs in the output folder (those of the manifest by default) as a print shop would.
-    Returns the report written to output/preflight.json and the findings as problems."""
+    Returns the report for output/preflight.json (see `write_preflight_report`) and the findings as problems.
+    Raises ValueError for a named file that is not a regular file, a PDF of the catalogue, in the output folder."""
     from . import preflight
     from .worker import expectation, finding_problem
     library = content.load(root)
@@ -257,8 +295,14 @@ def preflight_outputs(root: Path, output_dir: Path, only: list[Path] | None) -> 
     else:
         targets = []
         for path in only:
+            try:
+                mode = path.stat().st_mode          # never opened here: a FIFO would wait for a writer
+            except OSError as exc:
+                raise ValueError(f"{path}: {exc.strerror}") from None
+            if not stat.S_ISREG(mode):
+                raise ValueError(f"{path} is not a regular file (a directory, FIFO or device)")
             resolved, out = path.resolve(), output_dir.resolve()
-            relative = str(resolved.relative_to(out)) if resolved.is_relative_to(out) else str(path)
+            relative = str(resolved.relative_to(out)) if resolved.is_relative_to(out) else None
             if relative not in jobs:
                 raise ValueError(f"{path} is not a document of the catalogue in {output_dir}")
             targets.append(relative)
@@ -277,5 +321,16 @@ def preflight_outputs(root: Path, output_dir: Path, only: list[Path] | None) -> 
                           "findings": [{"page": f.page, "rule": f.rule, "message": f.message} for f in findings]})
     report = {"documents": documents, "passed": sum(d["passed"] for d in documents),
               "failed": sum(not d["passed"] for d in documents)}
-    write_atomic(output_dir, "preflight.json", (json.dumps(report, indent=2) + "\n").encode())
     return report, problems
+
+
+def write_preflight_report(output_dir: Path, report: dict, wait: float) -> bool:
+    """Write output/preflight.json atomically, holding the output folder's lock only while writing (the checks
+    themselves never hold it). False, and nothing written, when another run holds it for more than `wait` s."""
+    from filelock import FileLock, Timeout
+    try:
+        with FileLock(output_dir / ".lock", timeout=wait):
+            write_atomic(output_dir, "preflight.json", (json.dumps(report, indent=2) + "\n").encode())
+    except Timeout:
+        return False
+    return True

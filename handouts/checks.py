@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from html.parser import HTMLParser
@@ -116,8 +118,8 @@ class _Units(HTMLParser):
         values = dict(attrs)
         if tag in self.BREAKS:
             self._flush()
-        if tag == "a":
-            self.links.append(values.get("href") or "")
+        if tag == "a" and "href" in values:       # an <a> without one (its link removed) is no link
+            self.links.append(values["href"] or "")
         if tag == "img":
             self.images.append((values.get("src") or "", (values.get("alt") or "").strip()))
         if tag not in self.VOID:
@@ -152,12 +154,13 @@ class Checker:
         self.library = library
         self.policy = policy
         self.today = today
-        self.md = markdown_ext.make_markdown(typography=False)
+        self.md = markdown_ext.make_markdown(library.root / "content", typography=False)
         self.patterns = [(p, re.compile(r"(?<![\w])" + r"[\s\-]+".join(re.escape(w) for w in p.phrase.split())
                                         + r"(?![\w])", re.IGNORECASE)) for p in policy.phrases]
         self.scores: dict[str, Score] = {}
         self.memo: dict[str, list] = {}       # what this run found, by memo key
-        self._salt = "\n".join([code_digest(), *(f"{name} {version(name)}" for name in ("markdown", "pyphen")),
+        self._salt = "\n".join([code_digest(),
+                                *(f"{name} {version(name)}" for name in ("markdown", "nh3", "pyphen")),
                                 *(hashlib.sha256(Path(file).read_bytes()).hexdigest() for file in policy.files)])
 
     def block(self, block: Block, memo: dict[str, list] | None = None) -> list[Problem]:
@@ -166,10 +169,11 @@ class Checker:
         key = hashlib.sha256(f"{self._salt}\n{block.path}\n".encode() + block.file.read_bytes()).hexdigest()
         found = (memo or {}).get(key)
         if found is None:
-            parsed = _parse(markdown_ext.convert(self.md, block.body, block.file.parent))
+            fragment, removed = markdown_ext.to_html(self.md, block.body, block.file.parent)
+            parsed = _parse(fragment)
             result = score(parsed.units)
-            problems = (self.readability(block, result) + self.phrases(block) + self.sources(block)
-                        + self.links(block, parsed) + self.headings(block))
+            problems = (self.raw_html(block, removed) + self.readability(block, result) + self.phrases(block)
+                        + self.sources(block) + self.links(block, parsed) + self.headings(block))
             found = [[result.words, result.sentences, result.syllables], [p.as_dict() for p in problems]]
         self.memo[key] = found
         self.scores[block.path] = Score(*found[0])
@@ -189,6 +193,17 @@ class Checker:
         if days <= self.policy.thresholds.review.warn_within_days:
             return [Problem(block.path, line, f"review is due in {days} days ({due})", "review-soon", "warning")]
         return []
+
+    def raw_html(self, block: Block, removed: list[markdown_ext.Piece]) -> list[Problem]:
+        """What the sanitiser took out of the block's HTML: the author should know their text changed. Anything
+        that could style, script, embed, attach or fetch is an error; other markup (a <div>, a class) a warning."""
+        found = []
+        lines = block.body.splitlines()
+        for piece in removed:
+            offset = next((i for needle in piece.needles() for i, line in enumerate(lines) if needle.search(line)), 0)
+            found.append(Problem(block.path, block.body_line + offset, piece.describe(), piece.rule,
+                                 "error" if piece.dangerous else "warning"))
+        return found
 
     def readability(self, block: Block, result: Score) -> list[Problem]:
         limits = self.policy.thresholds.readability
@@ -252,17 +267,25 @@ class Checker:
         return block.body_line
 
 
+# Characters that print as nothing but split a word for a regular expression: soft hyphens, zero-width spaces
+# and joiners, bidirectional marks (all format characters, Unicode category Cf), and a few invisible letters.
+_INVISIBLE = {"\u034f", "\u115f", "\u1160", "\u17b4", "\u17b5", "\u3164", "\uffa0"}
+
+
 def _plain_text(body: str) -> tuple[str, list[int]]:
-    """The body's words with Markdown emphasis, code marks and link targets removed and line breaks made
-    spaces, and for each character the (0-based) body line it came from."""
+    """The body's words as a reader sees them: Markdown emphasis, code marks, link targets and HTML tags removed,
+    entities decoded, invisible characters dropped and line breaks made spaces; and for each character the
+    (0-based) body line it came from."""
     chars: list[str] = []
     lines: list[int] = []
     for number, line in enumerate(body.splitlines()):
         line = re.sub(r"\]\([^)]*\)", "]", line)           # link and image targets are not prose
-        line = re.sub(r"[*_`~\[\]]", "", line)
+        line = re.sub(r"<!--.*?-->|</?[A-Za-z][^<>]*>", "", line)   # nor are tags, which can split a word
+        line = re.sub(r"[*_`~\[\]]", "", html.unescape(line))
         for ch in line + " ":
-            chars.append(ch)
-            lines.append(number)
+            if ch not in _INVISIBLE and unicodedata.category(ch) != "Cf":
+                chars.append(ch)
+                lines.append(number)
     return "".join(chars), lines
 
 

@@ -128,13 +128,15 @@ def _preflight(args: argparse.Namespace, parser: argparse.ArgumentParser, output
         report, problems = builder.preflight_outputs(args.root, output, args.pdfs or None)
     except ValueError as exc:
         parser.error(str(exc))
+    written = builder.write_preflight_report(output, report, args.wait)
     if args.format == "json":
         print(json.dumps(report, indent=2))
     else:
         for problem in problems:
             print(problem.format(), file=sys.stderr)
-        print(f"preflight: {report['passed']} passed, {report['failed']} failed "
-              f"(details in {output / 'preflight.json'})")
+        details = (f"details in {output / 'preflight.json'}" if written else
+                   f"{output / 'preflight.json'} not written: another run is using {output}")
+        print(f"preflight: {report['passed']} passed, {report['failed']} failed ({details})")
     return EXIT_PROBLEMS if problems else EXIT_OK
 
 
@@ -195,7 +197,16 @@ def _build(args: argparse.Namespace, parser: argparse.ArgumentParser, selection:
 
 def _deliver(args: argparse.Namespace, output: Path, today: dt.date) -> int:
     from .deliver import deliver
-    delivery = deliver(output, today)
+    from .problems import BuildError
+    try:
+        delivery = deliver(output, today, args.root)
+    except BuildError as exc:       # the catalogue cannot be read, or a master is not what the build made
+        for problem in exc.problems:
+            print(problem.format(), file=sys.stderr)
+        print("deliver: nothing delivered", file=sys.stderr)
+        return EXIT_PROBLEMS
+    for problem in delivery.problems:
+        print(problem.format(), file=sys.stderr)
     if args.format == "json":
         print(json.dumps({"delivery": delivery.number, "zip": str(delivery.zip_path), "new": delivery.new,
                           "changed": delivery.changed, "withdrawn": delivery.withdrawn}, indent=2))
@@ -227,6 +238,41 @@ def _watch(args: argparse.Namespace, parser: argparse.ArgumentParser, selection:
     except KeyboardInterrupt:
         pass
     return EXIT_OK
+
+
+def _claim_output(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Path:
+    """The output folder, made or adopted as this tool's own (a marker file says so). A folder that exists, holds
+    anything and was not made by this tool is refused: the build writes and removes files there. The project's
+    default output/ is adopted when it already holds this tool's manifest.json."""
+    from .publish import MARKER, write_atomic
+    default = args.root / "output"
+    output = (args.output or default).resolve()
+    shown = str(args.output or default)
+    if output.exists() and not output.is_dir():
+        parser.error(f"--output {shown}: not a folder")
+    if output.is_dir() and not (output / MARKER).is_file():
+        try:
+            present = {p.name for p in output.iterdir()} - {".lock"}
+        except OSError as exc:
+            parser.error(f"--output {shown}: cannot read: {exc.strerror}")
+        adopt = output == default.resolve() and (output / "manifest.json").is_file()
+        if present and not adopt:
+            parser.error(f"--output {shown}: the folder is not empty and was not made by build.py (no {MARKER} "
+                         "file); give a new or empty folder")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        if not (output / MARKER).is_file():
+            write_atomic(output, MARKER, b"This folder is written by build.py (patient handouts): it adds, replaces "
+                                         b"and removes files here.\n")
+    except OSError as exc:
+        parser.error(f"--output {shown}: cannot write: {exc.strerror}")
+    return output
+
+
+def _io_error(exc: OSError, output: Path) -> int:
+    where = exc.filename or output
+    print(f"build.py: {where}: {exc.strerror or exc}", file=sys.stderr)
+    return EXIT_PROBLEMS
 
 
 def _no_traceback(run: Callable[[list[str] | None], int]) -> Callable[[list[str] | None], int]:
@@ -267,13 +313,12 @@ def main(argv: list[str] | None = None) -> int:
         outcome = builder.check(args.root, selection, today, args.strict)
         _print_report(outcome, args.format)
         return EXIT_OK if outcome.ok else EXIT_PROBLEMS
-    output = (args.output or args.root / "output").resolve()
-    output.mkdir(parents=True, exist_ok=True)
+    output = _claim_output(args, parser)
+    if args.command == "preflight":       # reads finished files: takes the lock only to write its report
+        return _preflight(args, parser, output)
     from filelock import FileLock, Timeout
     try:
         with FileLock(output / ".lock", timeout=args.wait):
-            if args.command == "preflight":
-                return _preflight(args, parser, output)
             if args.command == "deliver":
                 return _deliver(args, output, today)
             if args.command == "watch":
@@ -283,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"build.py: another run is using {output} (lock {output / '.lock'}); "
               f"waited {args.wait:g} s. Try again later, or pass --wait SECONDS.", file=sys.stderr)
         return EXIT_LOCKED
+    except OSError as exc:          # a full disk, a folder made read-only meanwhile (Timeout is one too: above)
+        return _io_error(exc, output)
 
 
 if __name__ == "__main__":

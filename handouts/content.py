@@ -88,6 +88,9 @@ class Library:
     clinics: dict[str, ClinicConfig]
     languages: dict[str, Language]
     problems: tuple[Problem, ...] = field(default=())
+    # Clinics whose clinic.yaml has errors: id -> the file as shown. Their documents fail (and keep their last
+    # good PDFs); they are never taken for clinics removed on purpose.
+    broken_clinics: dict[str, str] = field(default_factory=dict)
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -98,6 +101,7 @@ class _Loader:
         self.root = root
         self.content = root / "content"
         self.problems: list[Problem] = []
+        self.broken_clinics: dict[str, str] = {}
 
     def show(self, file: Path) -> str:
         """The file as the user should see it; a symbolic link by its own name, not its target's."""
@@ -243,6 +247,7 @@ class _Loader:
         for file in sorted((self.content / "clinics").glob("*/clinic.yaml")):
             clinic = self.model_file(Clinic, file, "clinic")
             if clinic is None:
+                self.broken_clinics[file.parent.name] = self.show(file)
                 continue
             data = self.yaml_file(file)
             before = len(self.problems)
@@ -265,6 +270,7 @@ class _Loader:
                                              f"{', '.join(sorted(profiles))} (content/profiles/profiles.yaml)",
                                              "schema"))
             if len(self.problems) > before or profile is None:
+                self.broken_clinics[file.parent.name] = self.show(file)
                 continue
             clinics[file.parent.name] = ClinicConfig(file.parent.name, clinic, file.parent, self.show(file),
                                                      self.content / "profiles" / profile.file)
@@ -297,7 +303,7 @@ def load(root: Path) -> Library:
     languages = {code: loader.language(code, catalogue, kinds) for code in catalogue.languages}
     _check_roles(loader, kinds, languages)
     return Library(root, catalogue, kinds, kind_paths, variants, profiles, clinics, languages,
-                   tuple(loader.problems))
+                   tuple(loader.problems), loader.broken_clinics)
 
 
 def _check_roles(loader: _Loader, kinds: dict[str, Kind], languages: dict[str, Language]) -> None:

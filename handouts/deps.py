@@ -14,12 +14,13 @@ from .problems import BuildError
 
 @lru_cache(maxsize=64)
 def _referenced(templates: Path, name: str, source: str) -> tuple[str, ...] | None:
-    """Templates that `name` extends, includes or imports; None when a name is only known at render time."""
+    """Templates that `name` extends, includes or imports; None when a name is only known at render time (or the
+    template cannot be parsed)."""
     env = jinja2.Environment()
     try:
         found = list(meta.find_referenced_templates(env.parse(source)))
-    except jinja2.TemplateSyntaxError:
-        return None          # rendering reports it, with its line
+    except jinja2.TemplateSyntaxError:      # rendering reports it, failing the documents; depend on everything
+        return None
     if any(ref is None for ref in found):
         return None
     return tuple(found)

@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 import pydyf
 import weasyprint
+from weasyprint.html import element_has_link_type
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -159,7 +160,8 @@ class Printer:
         with collect_warnings() as warnings:
             document = weasyprint.HTML(string=job.html, base_url=self.templates.as_uri() + "/",
                                        url_fetcher=self.fetcher)
-            if any("attachment" in (el.get("rel") or "").split() for el in document.etree_element.iter()):
+            # WeasyPrint's own reading of rel (any case, one of several link types), so nothing it attaches slips by.
+            if any(element_has_link_type(el, "attachment") for el in document.etree_element.iter()):
                 raise BuildError([Problem(job.source, 1, "attachments are not allowed in a handout", "fetch")])
             cmyk = job.variant.colour == "cmyk"
             rendered = document.render(stylesheets=stylesheets, font_config=self.font_config,

@@ -148,8 +148,15 @@ def plan(library: Library, selection: Selection) -> Plan:
     jobs: list[Job] = []
     failed: list[Failed] = []
     for clinic_id, language, condition_id, kind_id, variant in product(
-            sorted(library.clinics), cat.languages, cat.conditions, cat.kinds, cat.variants):
+            sorted(library.clinics.keys() | library.broken_clinics.keys()), cat.languages, cat.conditions,
+            cat.kinds, cat.variants):
         if not _matches(selection, clinic_id, language, condition_id, kind_id, variant):
+            continue
+        if clinic_id in library.broken_clinics:      # its languages are unknown: every one the catalogue has
+            key = f"{clinic_id}/{language}/{condition_id}-{kind_id}-{variant}"
+            path = library.broken_clinics[clinic_id]
+            failed.append(Failed(key, f"{key}.pdf", tuple(sorted(set(errors_by_path.get(path, [])))) or (
+                Problem(path, 1, "clinic: this clinic has errors", "plan"),)))
             continue
         clinic = library.clinics[clinic_id]
         if language not in clinic.clinic.languages:
@@ -202,3 +209,21 @@ def _plan_one(library: Library, errors_by_path: dict[str, list[Problem]], clinic
     job = Job(clinic, language, condition_id, condition, kind_id, kind, variant, tuple(sections),
               tuple(sorted(inputs)))
     return job, problems
+
+
+def unlisted_reason(library: Library, clinic: str, language: str, condition: str, kind: str,
+                    variant: str) -> str | None:
+    """Why the catalogue, validly loaded, no longer lists this document; None while it does (even when it cannot
+    be built because of an error). Only such a document is ever removed or withdrawn."""
+    cat = library.catalogue
+    for what, value, listed in (("language", language, cat.languages), ("condition", condition, cat.conditions),
+                                ("kind", kind, cat.kinds), ("variant", variant, cat.variants)):
+        if value not in listed:
+            return f"{what} {value} is no longer in content/catalogue.yaml"
+    if clinic in library.broken_clinics:
+        return None
+    if clinic not in library.clinics:
+        return f"clinic {clinic} has no content/clinics/{clinic}/clinic.yaml any more"
+    if language not in library.clinics[clinic].clinic.languages:
+        return f"language {language} is no longer in {library.clinics[clinic].path}"
+    return None

@@ -8,20 +8,40 @@ text on every figure and no crop marks or bleed; a large-print copy's body text 
 
 Content streams are read with the graphics state tracked through q/Q/cm, into Form XObjects and tiling patterns
 (WeasyPrint draws backgrounds as tiling patterns and its crop marks as a Form XObject).
+
+Any file may be hostile: a PDF that acts (JavaScript, launching, submitting, opening other files, links other than
+https, mailto: and tel:) or carries files fails, and so does one that is not readable, damaged or malformed. The
+limits below make a crafted file end in a `limits` finding within seconds; preflight never raises on a bad file.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
+import time
+import zlib
 from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import IO, Callable, Iterable, Iterator
 
 import pikepdf
 from pikepdf import Array, Dictionary, Matrix, Name, Object, Page, Pdf, Stream
+
+# Limits on what one document may make the checks do; past any of them the PDF fails with a `limits` finding.
+MAX_PAGES = 1_000               # more pages: one finding, and the page-level checks are skipped
+MAX_NESTING = 100               # arrays and dictionaries written inside one another (qpdf itself stops at 500)
+MAX_OBJECTS = 250_000           # dictionaries and arrays visited looking for actions and attachments
+MAX_FORM_DEPTH = 16             # Form XObjects and tiling patterns drawn inside one another
+MAX_FORM_VISITS = 5_000         # Form XObjects and tiling patterns entered in one document, however they nest
+MAX_STREAM_BYTES = 1_000_000    # one content stream or metadata stream, decoded
+MAX_CONTENT_BYTES = 8_000_000   # all the content read for one document, decoded (a form drawn twice counts twice)
+MAX_OPERATORS = 1_000_000       # content stream operators read for one document
+TIME_BUDGET = 20.0              # seconds for one document, checked as the checks go
+SHOWN = 60                      # characters of a link or a path quoted in a finding
 
 VARIANTS = ("print", "screen", "large-print")
 TOLERANCE = 0.5            # points, for page boxes
@@ -62,20 +82,170 @@ class Finding:
         return f"{self.document}: {where}{self.rule}: {self.message}"
 
 
-def preflight(pdf: Path, expect: Expectation, shown_as: str | None = None) -> list[Finding]:
-    """Every finding for `pdf` against `expect`, document-level first then by page, each once; [] if it passes."""
+def preflight(pdf: Path | IO[bytes], expect: Expectation, shown_as: str | None = None) -> list[Finding]:
+    """Every finding for `pdf` against `expect`, document-level first then by page, each once; [] if it passes.
+
+    Never raises on a bad file: whatever the bytes, the answer is a list (a file that is not a regular file, not a
+    PDF, damaged, malformed or past a limit fails with a finding)."""
     document = shown_as if shown_as is not None else str(pdf)
-    try:
-        opened = pikepdf.open(pdf)
-    except pikepdf.PasswordError:
-        return [Finding(document, None, "encryption", "encrypted with a user password: nothing else could be checked")]
-    except pikepdf.PdfError as error:
-        return [Finding(document, None, "structure", f"not a readable PDF: {error}")]
-    with opened:
-        context = _Context(opened, expect)
-        issues = [issue for check in _checks(expect.variant) for issue in check(context)]
+    if not isinstance(pdf, (str, os.PathLike)):
+        issues = _open_and_check(pdf, expect)
+    else:
+        try:
+            handle = _open_regular(pdf)
+        except OSError as error:
+            issues = [(None, "structure", f"cannot be read: {error.strerror or error}")]
+        else:
+            with handle:
+                issues = _open_and_check(handle, expect)
     issues.sort(key=lambda issue: issue[0] or 0)
     return list(dict.fromkeys(Finding(document, page, rule, message) for page, rule, message in issues))
+
+
+def _open_regular(path: str | os.PathLike) -> IO[bytes]:
+    """The file opened for reading, if it is a regular file. A FIFO or a device is never read from: the file is
+    opened without waiting for a writer and looked at before anything is read."""
+    handle = open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK))
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        handle.close()
+        raise OSError(0, "not a regular file (a directory, FIFO or device): not read")
+    os.set_blocking(handle.fileno(), True)
+    return handle
+
+
+def _open_and_check(source: IO[bytes], expect: Expectation) -> list[Issue]:
+    try:
+        opened = pikepdf.open(source)
+    except pikepdf.PasswordError:
+        return [(None, "encryption", "encrypted with a user password: nothing else could be checked")]
+    except (pikepdf.PdfError, OSError, ValueError, RecursionError) as error:
+        return [(None, "structure", f"not a readable PDF: {_reason(error)}")]
+    with opened:
+        try:
+            page_count = len(opened.pages)          # qpdf reads the page tree here, and finds loops in it
+            if not isinstance(opened.Root, Dictionary):
+                raise TypeError("no catalog dictionary")
+        except (pikepdf.PdfError, TypeError, ValueError, AttributeError, RecursionError) as error:
+            return [(None, "structure", f"no readable page tree: {_reason(error)}")]
+        context = _Context(opened, expect, _Budget(time.monotonic() + TIME_BUDGET), page_count)
+        issues = _run(context, _checks(expect.variant))
+        warnings = opened.get_warnings()
+    if warnings:      # qpdf repaired the file as it read it: a print master must not need repairs
+        issues.append((None, "structure", f"damaged: the reader repaired it ({len(warnings)} warnings; first: "
+                                          f"{_reason(warnings[0])})"))
+    return issues
+
+
+def _run(context: _Context, checks: Iterable[Check]) -> list[Issue]:
+    """The checks' issues, then what reading the pages found. A limit ends the checks (the PDF fails for it); a
+    check that fails on a malformed object becomes a `structure` finding and the others still run."""
+    issues: list[Issue] = []
+    for check in checks:
+        try:
+            issues.extend(check(context))
+        except _LimitReached as limit:
+            issues.append((limit.page, "limits", str(limit)))
+            break
+        except Exception as error:     # a hostile file fails the check it broke, never the run; see the tests
+            name = check.__name__.strip("_").replace("_", "-")
+            issues.append((None, "structure", f"{name} could not be checked: malformed objects "
+                                              f"({type(error).__name__}: {_reason(error)})"))
+    return issues + context.notes
+
+
+_DESCRIPTION = re.compile(r"^stream <[^>]*>:? ?")     # how qpdf names the file read: the finding names it already
+
+
+def _reason(error: Exception | str) -> str:
+    """What qpdf said, without the name of the file."""
+    return _quoted(_DESCRIPTION.sub("", str(error)), 160)
+
+
+def _quoted(text: str, limit: int = SHOWN) -> str:
+    """Text from the file, shortened for a one-line finding."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+class _LimitReached(Exception):
+    """A limit was passed: the checks stop and the PDF fails with a `limits` finding."""
+
+    def __init__(self, message: str, page: int | None = None) -> None:
+        super().__init__(message)
+        self.page = page
+
+
+@dataclass
+class _Budget:
+    """What one document has used of the limits so far."""
+
+    deadline: float
+    forms: int = 0
+    content_bytes: int = 0
+    operators: int = 0
+    sizes: dict[tuple[int, int], int | None] = field(default_factory=dict)   # each stream's, once measured
+
+    def tick(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise _LimitReached(f"checking took more than {TIME_BUDGET:g} s: stopped")
+
+    def content(self, stream: Stream) -> None:
+        """Count a content stream about to be read; refuse one too large to read, or one too many."""
+        self.tick()
+        if stream.objgen not in self.sizes:
+            self.sizes[stream.objgen] = _decoded_size(stream, MAX_STREAM_BYTES)
+        size = self.sizes[stream.objgen]
+        if size is None:
+            raise _LimitReached(f"a content stream is filtered with {_filters(stream)} and too large to read safely")
+        if size > MAX_STREAM_BYTES:
+            raise _LimitReached(f"a content stream is more than {MAX_STREAM_BYTES:,} bytes decoded")
+        self.content_bytes += size
+        if self.content_bytes > MAX_CONTENT_BYTES:
+            raise _LimitReached(f"more than {MAX_CONTENT_BYTES:,} bytes of content to read")
+
+    def operations(self, count: int) -> None:
+        self.operators += count
+        if self.operators > MAX_OPERATORS:
+            raise _LimitReached(f"more than {MAX_OPERATORS:,} content operators to read")
+
+    def form(self) -> None:
+        self.forms += 1
+        if self.forms > MAX_FORM_VISITS:
+            raise _LimitReached(f"Form XObjects or patterns are drawn more than {MAX_FORM_VISITS:,} times")
+
+
+# The most a filter can expand its input; a stream whose filters are all /FlateDecode is measured exactly instead.
+_EXPANSION = {"/FlateDecode": 1032, "/LZWDecode": 4096, "/RunLengthDecode": 64, "/ASCIIHexDecode": 1,
+              "/ASCII85Decode": 1}
+
+
+def _filters(stream: Stream) -> list[str] | None:
+    value = stream.get("/Filter")
+    items = [] if value is None else [value] if isinstance(value, Name) else list(value) if isinstance(
+        value, Array) else [None]
+    return [str(item) for item in items] if all(isinstance(item, Name) for item in items) else None
+
+
+def _decoded_size(stream: Stream, limit: int) -> int | None:
+    """The stream's size decoded, up to just past `limit`, found without decoding more than that; None when the
+    filters are unknown or could expand it past the limit."""
+    filters = _filters(stream)
+    if filters is None:
+        return None
+    data = stream.read_raw_bytes()
+    if filters and all(name == "/FlateDecode" for name in filters):
+        try:
+            for _ in filters:
+                data = zlib.decompressobj().decompress(data, limit + 1)
+                if len(data) > limit:
+                    break
+            return len(data)
+        except zlib.error:
+            pass                  # qpdf reads what it can of a damaged stream: bound it as below
+    expansion = math.prod(_EXPANSION.get(name, 0) for name in filters)
+    if not expansion or len(data) * expansion > limit:
+        return None if len(data) <= limit else len(data)
+    return len(stream.read_bytes())
 
 
 # --- reading content streams -------------------------------------------------------------------------------
@@ -110,6 +280,7 @@ class _Scan:
     colours: set[str] = field(default_factory=set)
     images: list[_Placed] = field(default_factory=list)
     text: Counter[float] = field(default_factory=Counter)
+    malformed: set[str] = field(default_factory=set)     # operators whose operands or resources were unusable
 
 
 @dataclass
@@ -140,8 +311,9 @@ ICC_COMPONENTS = {1: "Gray", 3: "RGB", 4: "CMYK"}
 class _Scanner:
     """Reads one page's content, following Form XObjects and tiling patterns, into a `_Scan`."""
 
-    def __init__(self, count_text: bool) -> None:
+    def __init__(self, count_text: bool, budget: _Budget) -> None:
         self.scan = _Scan()
+        self.budget = budget
         self.active: set[tuple[int, int]] = set()     # forms and patterns being read, against cycles
         self.handlers: dict[str, Callable[[_Frame, list], None]] = {
             "q": self._save, "Q": self._restore, "cm": self._concat, "BT": self._begin_text,
@@ -155,15 +327,28 @@ class _Scanner:
                 del self.handlers[operator]
         self.operators = " ".join([*self.handlers, "BI", "ID", "EI"])   # the rest is skipped while parsing
 
-    def read(self, content: Object | Page, resources: Dictionary, ctm: Matrix) -> None:
-        frame = _Frame(resources, ctm, _Graphics(ctm))
-        for instruction in pikepdf.parse_content_stream(content, self.operators):
-            if isinstance(instruction, pikepdf.ContentStreamInlineImage):
-                self._place("inline image", instruction.iimage.obj, frame)
-                continue
-            handler = self.handlers.get(str(instruction.operator))
-            if handler:
-                handler(frame, list(instruction.operands))
+    def read(self, content: Stream | Page, resources: Dictionary, ctm: Matrix) -> None:
+        streams = content.obj.get("/Contents") if isinstance(content, Page) else content
+        for stream in [streams] if isinstance(streams, Stream) else streams if isinstance(streams, Array) else ():
+            if isinstance(stream, Stream):
+                self.budget.content(stream)
+        instructions = pikepdf.parse_content_stream(content, self.operators)
+        self.budget.operations(len(instructions))
+        frame, handlers = _Frame(resources, ctm, _Graphics(ctm)), self.handlers
+        for index, instruction in enumerate(instructions):
+            if index & 4095 == 4095:
+                self.budget.tick()
+            inline = isinstance(instruction, pikepdf.ContentStreamInlineImage)
+            try:
+                if inline:
+                    self._place("inline image", instruction.iimage.obj, frame)
+                    continue
+                handler = handlers.get(str(instruction.operator))
+                if handler:
+                    handler(frame, list(instruction.operands))
+            except (ValueError, TypeError, AttributeError, IndexError, KeyError, OverflowError, pikepdf.PdfError):
+                # operands or resources of the wrong type: noted, and the operator is not followed
+                self.scan.malformed.add("BI" if inline else str(instruction.operator))
 
     def _save(self, frame: _Frame, operands: list) -> None:
         frame.saved.append(replace(frame.state))
@@ -187,9 +372,13 @@ class _Scanner:
         frame.state.size = float(size)
 
     def _show(self, frame: _Frame, operands: list) -> None:
+        if not isinstance(operands[-1], pikepdf.String):   # bytes(n) of a number would be n zero bytes
+            raise TypeError("text to show is not a string")
         self._count(frame, len(bytes(operands[-1])))
 
     def _show_array(self, frame: _Frame, operands: list) -> None:
+        if not isinstance(operands[0], Array):
+            raise TypeError("TJ takes an array")
         self._count(frame, _shown_bytes(operands[0]))
 
     def _count(self, frame: _Frame, shown: int) -> None:
@@ -238,6 +427,9 @@ class _Scanner:
         key = stream.objgen
         if key in self.active:
             return
+        if len(self.active) >= MAX_FORM_DEPTH:
+            raise _LimitReached(f"Form XObjects or patterns are nested more than {MAX_FORM_DEPTH} deep")
+        self.budget.form()
         self.active.add(key)
         try:
             self.read(stream, resources, ctm)
@@ -270,12 +462,14 @@ def _resource(resources: Dictionary, kind: str, name: Object) -> Object | None:
     return group.get(name) if isinstance(group, Dictionary) else None
 
 
-def _colour_name(space: Object | None, resources: Dictionary) -> str:
+def _colour_name(space: Object | None, resources: Dictionary, depth: int = 0) -> str:
     """A readable name for a colour space: DeviceRGB, ICCBased CMYK, Indexed DeviceRGB, Separation..."""
+    if depth > 4:                        # an indexed space of an indexed space... or one naming itself
+        raise ValueError("colour space nested too deep")
     if isinstance(space, Name):
         named = _resource(resources, "/ColorSpace", space)
         if isinstance(named, Array):
-            return _colour_name(named, resources)
+            return _colour_name(named, resources, depth + 1)
         return str(named if isinstance(named, Name) else space)[1:]
     if isinstance(space, Array) and len(space) > 0:
         family = str(space[0])[1:]
@@ -283,7 +477,7 @@ def _colour_name(space: Object | None, resources: Dictionary) -> str:
             components = int(space[1].get("/N", 0))
             return f"ICCBased {ICC_COMPONENTS.get(components, f'{components}-component')}"
         if family == "Indexed":
-            return f"Indexed {_colour_name(space[1], resources)}"
+            return f"Indexed {_colour_name(space[1], resources, depth + 1)}"
         return family
     return "unknown"
 
@@ -305,12 +499,6 @@ def _page_resources(page: Page) -> Dictionary:
     return resources if isinstance(resources, Dictionary) else Dictionary()
 
 
-def _scan_page(page: Page, count_text: bool) -> _Scan:
-    scanner = _Scanner(count_text)
-    scanner.read(page, _page_resources(page), Matrix())
-    return scanner.scan
-
-
 # --- context shared by the checks ----------------------------------------------------------------------------
 
 
@@ -318,15 +506,37 @@ def _scan_page(page: Page, count_text: bool) -> _Scan:
 class _Context:
     pdf: Pdf
     expect: Expectation
+    budget: _Budget
+    page_count: int
+    notes: list[Issue] = field(default_factory=list)     # found while reading the pages, reported after the checks
 
     @cached_property
     def scans(self) -> list[_Scan]:
         """Each page's content, read once and shared by the checks that need it."""
         count_text = _body_size in _checks(self.expect.variant)
-        return [_scan_page(page, count_text) for page in self.pdf.pages]
+        scans = []
+        for number, page in self.pages():
+            scanner = _Scanner(count_text, self.budget)
+            try:
+                scanner.read(page, _page_resources(page), Matrix())
+            except _LimitReached as limit:
+                limit.page = number
+                raise
+            except pikepdf.PdfError as error:
+                self.notes.append((number, "structure", f"the content cannot be read: {_reason(error)}"))
+            if scanner.scan.malformed:
+                self.notes.append((number, "structure", "operands or resources of the wrong type for "
+                                                        f"{', '.join(sorted(scanner.scan.malformed))}"))
+            scans.append(scanner.scan)
+        return scans
 
     def pages(self) -> Iterator[tuple[int, Page]]:
-        return enumerate(self.pdf.pages, 1)
+        """Each page with its number; none past the page limit (`_page_limit` says so)."""
+        if self.page_count > MAX_PAGES:
+            return
+        for number, page in enumerate(self.pdf.pages, 1):
+            self.budget.tick()
+            yield number, page
 
 
 Check = Callable[[_Context], Iterable[Issue]]
@@ -341,60 +551,186 @@ def _encryption(context: _Context) -> Iterator[Issue]:
         yield None, "encryption", f"encrypted (revision {info.R}, {info.bits}-bit key): it must be an open file"
 
 
-# A name that can start a script; qpdf writes names in one spelling, so matching the serialised objects is enough
-# to know when the full walk below is needed (a match inside a string only costs that walk).
-_SCRIPT_KEYS = re.compile(rb"/(?:JS|AA|JavaScript)(?=[\s()<>\[\]{}/%]|$)")
+def _page_limit(context: _Context) -> Iterator[Issue]:
+    if context.page_count > MAX_PAGES:
+        yield None, "limits", (f"{context.page_count:,} pages, more than {MAX_PAGES:,}: the pages themselves "
+                               "were not checked")
 
 
-def _may_script(pdf: Pdf) -> bool:
-    """Whether any object of the file mentions a script key: one pass over the serialised objects."""
-    for obj in pdf.objects:
+# What makes a PDF act or carry files: keys, action types (/S) and annotation types (/Subtype).
+SCRIPTS = {"/JS": "JavaScript", "/AA": "additional actions (/AA)", "/XFA": "an XFA form, which can hold scripts"}
+ACTIONS = {"/Launch": "starts a program or opens a file", "/SubmitForm": "sends form data away",
+           "/ImportData": "reads data from a file", "/GoToR": "opens another PDF file",
+           "/GoToE": "opens an embedded or another PDF file", "/RichMediaExecute": "runs rich media",
+           "/Rendition": "plays media", "/Movie": "plays a movie", "/Sound": "plays a sound"}
+ATTACHMENTS = {"/EF": "an embedded file", "/EmbeddedFiles": "embedded files (/EmbeddedFiles)",
+               "/AF": "associated files (/AF)"}
+ANNOTATIONS = {"/FileAttachment": "a file attachment annotation", "/RichMedia": "a rich media annotation",
+               "/Movie": "a movie annotation", "/Sound": "a sound annotation",
+               "/Screen": "a screen annotation, which plays media", "/3D": "a 3D annotation, which can hold scripts"}
+# Links may open a web page over https, write an e-mail or call a number (as content links may: see checks.links);
+# http is readable and changeable on the way, and file:, javascript:, data: or a relative link reach the reader's
+# own machine.
+ALLOWED_LINK = re.compile(rb"(?i)(?:https://|mailto:|tel:)")
+
+# Any of those names in an object's serialisation. qpdf writes every name in one spelling (/J#61vaScript is written
+# /JavaScript), so matching the serialised objects is a sure first pass: the walk below, which says where, runs only
+# when one matches (a match inside a string only costs that walk). Links are common: one whose /URI is written as
+# an allowed address or a name (/S /URI) needs no closer look; any other /URI is looked at in its object.
+_ACTIVE = re.compile(rb"/(?:" + b"|".join(re.escape(name[1:].encode()) for name in (
+    "/JavaScript", *SCRIPTS, *ACTIONS, *ATTACHMENTS, *ANNOTATIONS)) + rb")(?=[\s()<>\[\]{}/%]|$)")
+_PLAIN_LINK = re.compile(rb"/URI(?= /| >>| \((?i:https://|mailto:|tel:))")
+
+
+def _may_act(pdf: Pdf, budget: _Budget) -> bool:
+    """Whether any object of the file may make it act or carry a file: one pass over the serialised objects."""
+    for index, obj in enumerate([pdf.trailer, *pdf.objects]):
+        if index % 1024 == 1023:
+            budget.tick()
         if isinstance(obj, Stream):
             obj = obj.stream_dict
-        if isinstance(obj, (Dictionary, Array)) and _SCRIPT_KEYS.search(obj.unparse(resolved=True)):
+        if not isinstance(obj, Object):
+            continue
+        serialised = obj.unparse(resolved=True)
+        if _ACTIVE.search(serialised):
+            return True
+        links = serialised.count(b"/URI")
+        if links and links != len(_PLAIN_LINK.findall(serialised)) and not _links_allowed(obj):
             return True
     return False
 
 
-def _javascript(context: _Context) -> Iterator[Issue]:
-    if not _may_script(context.pdf):
+def _links_allowed(obj: Object) -> bool:
+    """Whether every /URI in the object itself (not in the objects it refers to) is an allowed link."""
+    pending = [obj]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Dictionary):
+            if "/URI" in item and not _allowed_link(item.get("/URI")):
+                return False
+            pending.extend(value for value in item.values() if _container(value) and not value.is_indirect)
+        elif isinstance(item, Array):
+            pending.extend(value for value in item if _container(value) and not value.is_indirect)
+    return True
+
+
+def _allowed_link(value: Object | None) -> bool:
+    """An allowed link address, or no address at all: only a string is one (a dictionary is the catalog's base for
+    relative links, a name the type of a link action)."""
+    return not isinstance(value, pikepdf.String) or ALLOWED_LINK.match(bytes(value)) is not None
+
+
+def _active_content(context: _Context) -> Iterator[Issue]:
+    if not _may_act(context.pdf, context.budget):
         return
     names = context.pdf.Root.get("/Names")
     if isinstance(names, Dictionary) and "/JavaScript" in names:
         yield None, "javascript", "document-level scripts (/Names /JavaScript)"
-    for number, where, dictionary in _dictionaries(context.pdf):
-        if dictionary.get("/S") == "/JavaScript" or "/JS" in dictionary:
-            yield number, "javascript", f"JavaScript action at {where}"
-        if "/AA" in dictionary:
-            yield number, "javascript", f"additional actions (/AA) at {where}"
+    for number, where, dictionary in _dictionaries(context):
+        yield from _acts(number, where, dictionary)
 
 
-def _dictionaries(pdf: Pdf) -> Iterator[tuple[int | None, str, Dictionary]]:
+def _acts(number: int | None, where: str, dictionary: Dictionary) -> Iterator[Issue]:
+    """What one dictionary makes the PDF do or carry."""
+    kind = dictionary.get("/S")
+    if kind == "/JavaScript" or "/JS" in dictionary:
+        yield number, "javascript", f"JavaScript action at {where}"
+    for key in ("/AA", "/XFA"):
+        if key in dictionary:
+            yield number, "javascript", f"{SCRIPTS[key]} at {where}"
+    if isinstance(kind, Name) and str(kind) in ACTIONS:
+        yield number, "actions", f"{kind} action ({ACTIONS[str(kind)]}) at {where}"
+    if "/URI" in dictionary and not _allowed_link(dictionary.get("/URI")):
+        shown = _quoted(bytes(dictionary.get("/URI")).decode("latin-1"))
+        yield number, "actions", f"link to '{shown}' at {where}: only https, mailto: and tel: links are allowed"
+    for key in ("/EF", "/EmbeddedFiles", "/AF"):
+        if key in dictionary:
+            yield number, "attachments", f"{ATTACHMENTS[key]} at {where}"
+    subtype = dictionary.get("/Subtype")
+    if isinstance(subtype, Name) and str(subtype) in ANNOTATIONS and dictionary.get("/Type", Name.Annot) == "/Annot":
+        yield number, "attachments", f"{ANNOTATIONS[str(subtype)]} at {where}"
+
+
+def _dictionaries(context: _Context) -> Iterator[tuple[int | None, str, Dictionary]]:
     """Every dictionary reachable from the pages and the trailer (stream dictionaries included), each object once.
 
-    Breadth first, pages first, so each comes with its page (if reached through one) and a short path.
-    """
+    Breadth first, pages first, so each comes with its page (if reached through one) and a short path. Past the page
+    limit the pages are reached from the trailer alone. Objects nested too deep, or too many, end the walk."""
     seen: set[tuple[int, int]] = set()
-    pending: deque[tuple[int | None, str, Object]] = deque(
-        [(number, "page", page.obj) for number, page in enumerate(pdf.pages, 1)] + [(None, "trailer", pdf.trailer)])
+    pages = [(number, "page", page.obj, 0) for number, page in context.pages()]
+    pending: deque[tuple[int | None, str, Object, int]] = deque([*pages, (None, "trailer", context.pdf.trailer, 0)])
+    visited = 0
     while pending:
-        number, where, obj = pending.popleft()
+        number, where, obj, depth = pending.popleft()
         if obj.is_indirect:
             if obj.objgen in seen:
                 continue
             seen.add(obj.objgen)
+            depth = 0                        # nesting is counted within one object
+        visited += 1
+        if visited > MAX_OBJECTS:
+            raise _LimitReached(f"more than {MAX_OBJECTS:,} dictionaries and arrays to look through")
+        if visited % 1024 == 0:
+            context.budget.tick()
+        if depth > MAX_NESTING:
+            raise _LimitReached(f"arrays or dictionaries nested more than {MAX_NESTING} deep at {where}", number)
         if isinstance(obj, Stream):
             obj = obj.stream_dict
         if isinstance(obj, Dictionary):
             yield number, where, obj
-            pending.extend((number, f"{where}{key}", value) for key, value in obj.items() if _container(value))
-        elif isinstance(obj, Array):
-            pending.extend((number, f"{where}[{index}]", value) for index, value in enumerate(obj)
+            pending.extend((number, _step(where, str(key)), value, depth + 1) for key, value in obj.items()
                            if _container(value))
+        elif isinstance(obj, Array):
+            pending.extend((number, _step(where, f"[{index}]"), value, depth + 1) for index, value in enumerate(obj)
+                           if _container(value))
+
+
+def _step(where: str, step: str) -> str:
+    """A path one step further, kept short: a long one ends in an ellipsis."""
+    if len(where) < SHOWN:
+        return where + step
+    return where if where.endswith("…") else where + "…"
 
 
 def _container(value: object) -> bool:
     return isinstance(value, (Dictionary, Array, Stream))
+
+
+# What a page's resources hold: each kind's entries must be of these types.
+RESOURCE_TYPES: dict[str, tuple[type, ...]] = {
+    "/Font": (Dictionary,), "/XObject": (Stream,), "/ExtGState": (Dictionary,), "/Pattern": (Dictionary, Stream),
+    "/Shading": (Dictionary, Stream), "/ColorSpace": (Name, Array), "/Properties": (Dictionary,)}
+
+
+def _structure(context: _Context) -> Iterator[Issue]:
+    """Page objects of the types the checks and any viewer rely on: a malformed page fails rather than being
+    read as if it were empty."""
+    for number, page in context.pages():
+        obj = page.obj
+        if _box(_inherited(obj, "/MediaBox")) is None:
+            yield number, "structure", "/MediaBox is missing or not four numbers"
+        for key in ("/CropBox", "/BleedBox", "/TrimBox", "/ArtBox"):
+            value = _inherited(obj, key) if key == "/CropBox" else obj.get(key)
+            if value is not None and _box(value) is None:
+                yield number, "structure", f"{key} is not four numbers"
+        contents = obj.get("/Contents")
+        if contents is not None and not isinstance(contents, Stream) and not (
+                isinstance(contents, Array) and all(isinstance(item, Stream) for item in contents)):
+            yield number, "structure", "/Contents is not a stream or an array of streams"
+        resources = _inherited(obj, "/Resources")
+        if resources is not None and not isinstance(resources, Dictionary):
+            yield number, "structure", "/Resources is not a dictionary"
+            continue
+        for kind, types in RESOURCE_TYPES.items():
+            group = resources.get(kind) if resources is not None else None
+            if group is None:
+                continue
+            if not isinstance(group, Dictionary):
+                yield number, "structure", f"/Resources {kind} is not a dictionary"
+                continue
+            wrong = [str(name) for name, item in group.items() if not isinstance(item, types)]
+            if wrong:
+                yield number, "structure", f"/Resources {kind} {_quoted(' '.join(wrong))} of the wrong type"
 
 
 def _fonts(context: _Context) -> Iterator[Issue]:
@@ -438,7 +774,10 @@ def _box(value: Object | None) -> Box | None:
     """A rectangle as (left, bottom, right, top), whichever corners the file gives."""
     if not isinstance(value, Array) or len(value) != 4:
         return None
-    x1, y1, x2, y2 = (float(v) for v in value)
+    try:
+        x1, y1, x2, y2 = (float(v) for v in value)
+    except (TypeError, ValueError):          # a rectangle with a string or a name in it is no rectangle
+        return None
     return min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)
 
 
@@ -537,11 +876,19 @@ def _language(context: _Context) -> Iterator[Issue]:
 
 def _title(context: _Context) -> Iterator[Issue]:
     pdf = context.pdf
-    if not (str(pdf.docinfo.get("/Title", "")).strip() or str(pdf.open_metadata().get("dc:title") or "").strip()):
+    if not (str(pdf.docinfo.get("/Title", "")).strip() or str(_xmp(pdf).get("dc:title") or "").strip()):
         yield None, "title", "no document title (neither Info /Title nor XMP dc:title)"
     preferences = pdf.Root.get("/ViewerPreferences")
     if not (isinstance(preferences, Dictionary) and preferences.get("/DisplayDocTitle") is True):
         yield None, "title", "/ViewerPreferences /DisplayDocTitle is not true: viewers show the file name instead"
+
+
+def _xmp(pdf: Pdf) -> pikepdf.models.PdfMetadata:
+    """The XMP metadata, read only when it is of a sane size."""
+    stream = pdf.Root.get("/Metadata")
+    if isinstance(stream, Stream) and (_decoded_size(stream, MAX_STREAM_BYTES) or math.inf) > MAX_STREAM_BYTES:
+        raise _LimitReached(f"the XMP metadata is more than {MAX_STREAM_BYTES:,} bytes decoded or cannot be measured")
+    return pdf.open_metadata()
 
 
 def _alt_text(context: _Context) -> Iterator[Issue]:
@@ -550,18 +897,25 @@ def _alt_text(context: _Context) -> Iterator[Issue]:
         return
     pages = {page.obj.objgen: number for number, page in context.pages()}
     role_map = tree.get("/RoleMap", Dictionary())
-    figures = [(element, page) for element, page in _elements(tree) if _role(element, role_map) == "/Figure"]
+    figures = [(element, page) for element, page in _elements(tree, context.budget)
+               if _role(element, role_map) == "/Figure"]
     for index, (element, page) in enumerate(figures, 1):
         if not str(element.get("/Alt", "")).strip():
             number = pages.get(page.objgen) if page is not None else None
             yield number, "alt-text", f"figure {index} of {len(figures)} has no alternative text (/Alt)"
 
 
-def _elements(tree: Dictionary) -> Iterator[tuple[Dictionary, Object | None]]:
+def _elements(tree: Dictionary, budget: _Budget) -> Iterator[tuple[Dictionary, Object | None]]:
     """Structure elements in document order, each with its page (/Pg, inherited from the nearest ancestor)."""
     seen: set[tuple[int, int]] = set()
     pending: list[tuple[Object, Object | None]] = [(tree.get("/K"), None)]
+    visited = 0
     while pending:
+        visited += 1
+        if visited > MAX_OBJECTS:
+            raise _LimitReached(f"more than {MAX_OBJECTS:,} structure elements to look through")
+        if visited % 1024 == 0:
+            budget.tick()
         node, page = pending.pop()
         if isinstance(node, Array):
             pending.extend((kid, page) for kid in reversed(list(node)))
@@ -605,7 +959,7 @@ def _body_size(context: _Context) -> Iterator[Issue]:
                                   f"large print needs at least {context.expect.min_body_pt:g} pt")
 
 
-COMMON: tuple[Check, ...] = (_encryption, _javascript, _fonts)
+COMMON: tuple[Check, ...] = (_page_limit, _encryption, _active_content, _structure, _fonts)
 PRINT: tuple[Check, ...] = (_output_intent, _boxes, _colour, _images)
 ACCESSIBLE: tuple[Check, ...] = (_tagged, _language, _title, _alt_text, _crop_marks)
 

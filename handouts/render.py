@@ -111,7 +111,7 @@ class Renderer:
         self.env.filters["css_string"] = css_string
         self.env.filters["unbroken"] = unbroken
         self.env.filters["fill"] = fill
-        self.md = markdown_ext.make_markdown()
+        self.md = markdown_ext.make_markdown(root / "content")
         self._blocks: dict[tuple[str, Path], str] = {}     # a block's HTML, converted once per process
 
     def block_html(self, text: str, folder: Path) -> str:

@@ -78,6 +78,8 @@ def parse(text: str, path: str, first_line: int = 1) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + first_line) if mark else first_line
         what = " ".join((exc.problem or exc.context or "invalid YAML").split())
+        if "mapping values are not allowed" in what:     # e.g. `footer: Call: 01632`
+            what += "; a value containing ': ' must be in quotes, e.g. key: \"Call: 01632\""
         raise BuildError([Problem(path, line, f"YAML: {what}", "yaml")]) from None
     except yaml.reader.ReaderError as exc:     # a character YAML does not allow (NUL, other controls)
         line = text.count("\n", 0, exc.position) + first_line

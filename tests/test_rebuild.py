@@ -161,14 +161,14 @@ def test_killed_build_leaves_old_or_new_files_and_a_true_manifest(project: Path,
 def test_delivery_carries_only_changed_print_masters(project: Path) -> None:
     output = project / "output"
     build(project, Selection(clinic="cedar-hollow-us", condition="acne-scars"))
-    first = deliver(output, TODAY)
+    first = deliver(output, TODAY, project)
     assert first.new == ["cedar-hollow-us/en/acne-scars-consent-print.pdf",
                          "cedar-hollow-us/en/acne-scars-leaflet-print.pdf"]
     with zipfile.ZipFile(first.zip_path) as bundle:
         assert sorted(bundle.namelist()) == sorted(["manifest.json", "CHANGES.txt", *first.new])
         assert "new print master" in bundle.read("CHANGES.txt").decode()
 
-    second = deliver(output, TODAY)
+    second = deliver(output, TODAY, project)
     assert second.empty and second.number == 2
     with zipfile.ZipFile(second.zip_path) as bundle:
         assert sorted(bundle.namelist()) == ["CHANGES.txt", "manifest.json"]
@@ -176,7 +176,7 @@ def test_delivery_carries_only_changed_print_masters(project: Path) -> None:
 
     append(project / "content/en/acne-scars/evidence.md", "\nWe will tell you about new studies.\n")
     build(project, Selection(clinic="cedar-hollow-us", condition="acne-scars"))
-    third = deliver(output, TODAY)
+    third = deliver(output, TODAY, project)
     assert third.changed == ["cedar-hollow-us/en/acne-scars-consent-print.pdf"] and third.new == []
     with zipfile.ZipFile(third.zip_path) as bundle:
         assert "changed: content/en/acne-scars/evidence.md" in bundle.read("CHANGES.txt").decode()
@@ -190,17 +190,19 @@ def test_deliver_twice_from_the_command_line_says_nothing_changed(project: Path)
     assert result.returncode == 0 and "nothing changed since the last delivery" in result.stdout
 
 
-def test_interrupted_delivery_leaves_no_zip_behind(project: Path) -> None:
+def test_interrupted_delivery_leaves_no_temporary_file_and_keeps_every_zip(project: Path) -> None:
     output = project / "output"
     build(project, Selection(clinic="cedar-hollow-us", condition="acne-scars", variant="print"))
-    orphan = output / "deliveries/delivery-0001-2026-11-24.zip"   # as if killed before the ledger was written
+    orphan = output / "deliveries/delivery-0001-2026-11-24.zip"   # not a delivery this tool can read
     orphan.parent.mkdir(parents=True)
     orphan.write_bytes(b"PK")
-    partial = output / "deliveries/.delivery-0001-2026-11-24.zip.abc.tmp"
+    partial = output / "deliveries/.delivery-0001-2026-11-24.zip.abcd_123.tmp"   # as write_atomic names them
     partial.write_bytes(b"PK")
-    delivery = deliver(output, dt.date(2026, 11, 25))
-    assert not orphan.exists() and delivery.number == 1
-    assert [p.name for p in (output / "deliveries").glob("*.zip")] == ["delivery-0001-2026-11-25.zip"]
+    delivery = deliver(output, dt.date(2026, 11, 25), project)
+    assert orphan.read_bytes() == b"PK" and delivery.number == 2        # kept, never deleted; numbers go on
+    assert any(str(orphan) in p.format() for p in delivery.problems)
+    assert sorted(p.name for p in (output / "deliveries").glob("*.zip")) == [
+        "delivery-0001-2026-11-24.zip", "delivery-0002-2026-11-25.zip"]
     assert not partial.exists()
 
 

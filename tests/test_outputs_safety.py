@@ -1,0 +1,385 @@
+"""Nothing lost, nothing leaked (issue 10, points 1, 6, 7 and 8): a broken input never removes output; the output
+folder is the tool's own; manifest.json and ledger.json are data, not instructions; deliver never misleads the
+print shop. Every case starts from one baseline build (three documents) copied into the test's own folder."""
+
+from __future__ import annotations
+
+import errno
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, TODAY, copy_project
+from handouts import builder, cli
+from handouts.plan import Selection
+
+UK = "fennick-street-uk"
+CLINIC_YAML = f"content/clinics/{UK}/clinic.yaml"
+SCREEN = f"{UK}/en/acne-scars-leaflet-screen.pdf"
+PRINT = f"{UK}/en/acne-scars-leaflet-print.pdf"
+US_SCREEN = "cedar-hollow-us/en/acne-scars-leaflet-screen.pdf"
+ONE = ["--clinic", UK, "--condition", "acne-scars", "--kind", "leaflet", "--variant", "screen"]
+
+
+def run(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "build.py"), "--root", str(project), "--today",
+                           TODAY.isoformat(), *args], capture_output=True, text=True, cwd=project)
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` and its bytes (the lock file aside)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".lock"}
+
+
+def manifest_paths(output: Path) -> list[str]:
+    return [d["path"] for d in json.loads((output / "manifest.json").read_text())["documents"]]
+
+
+def edit(file: Path, old: str, new: str) -> None:
+    text = file.read_text()
+    assert old in text, old
+    file.write_text(text.replace(old, new, 1))
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project with three documents built into its output/: the UK leaflet on screen and in print, and the US
+    leaflet on screen."""
+    project = copy_project(tmp_path_factory.mktemp("baseline"))
+    for selection in (Selection(clinic=UK, condition="acne-scars", kind="leaflet", variant="screen"),
+                      Selection(clinic=UK, condition="acne-scars", kind="leaflet", variant="print"),
+                      Selection(clinic="cedar-hollow-us", condition="acne-scars", kind="leaflet", variant="screen")):
+        assert builder.build(project, project / "output", selection, TODAY, jobs=1).ok
+    assert sorted(manifest_paths(project / "output")) == sorted([SCREEN, PRINT, US_SCREEN])
+    return project
+
+
+@pytest.fixture
+def project(baseline: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "project"
+    shutil.copytree(baseline, target)
+    return target
+
+
+# --- 1. a broken input never removes output --------------------------------------------------------------------
+
+BROKEN_CLINIC = [
+    ("yaml", "name: Fennick Street Skin Clinic\n", "name: [Fennick Street Skin Clinic\n",
+     f"{CLINIC_YAML}:4: yaml: YAML: did not find expected ',' or ']'"),
+    ("colour", 'primary: "#1d5c63"', 'primary: "#1d5c6"',
+     f"{CLINIC_YAML}:9: schema: clinic: 'colours.primary': must be a colour like '#1f5f7a', got '#1d5c6'"),
+    ("font", "headings: Lexend", "headings: Comic Sans MS",
+     f"{CLINIC_YAML}:15: schema: clinic: font family 'Comic Sans MS' is not bundled"),
+    ("logo", "logo: logo.svg", "logo: ../x.svg",
+     f"{CLINIC_YAML}:7: schema: clinic: 'logo' '../x.svg' is not a file in content/clinics/{UK}"),
+    ("footer", "footer: Fennick Street Skin Clinic (fictional sample) · 0117 496 0123", "footer: Call: 01632",
+     f"{CLINIC_YAML}:21: yaml: YAML: mapping values are not allowed in this context; a value containing ': ' "
+     "must be in quotes"),
+]
+
+
+@pytest.mark.parametrize("old, new, message", [case[1:] for case in BROKEN_CLINIC],
+                         ids=[case[0] for case in BROKEN_CLINIC])
+def test_broken_clinic_fails_its_documents_and_keeps_their_pdfs(project: Path, old: str, new: str,
+                                                                message: str) -> None:
+    (project / "content/clinics/x.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    before = files(project / "output")
+    edit(project / CLINIC_YAML, old, new)
+    result = run(project, *ONE)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.rstrip().endswith("0 added, 0 changed, 0 removed, 0 unchanged, 1 failed")
+    assert f"failed: {SCREEN}" in result.stderr
+    assert files(project / "output") == {**before, ".handouts-output": files(project / "output")[".handouts-output"]}
+    assert SCREEN in manifest_paths(project / "output")
+
+
+def test_broken_clinic_keeps_every_variant_of_it_in_a_wider_build(project: Path) -> None:
+    """Every document of the broken clinic the manifest has counts as failed, whatever its variant."""
+    before = files(project / "output")
+    edit(project / CLINIC_YAML, 'primary: "#1d5c63"', 'primary: "#1d5c6"')
+    outcome = builder.build(project, project / "output", Selection(clinic=UK), TODAY, jobs=1)
+    assert not outcome.ok and outcome.removed == []
+    assert {SCREEN, PRINT} <= set(outcome.failed) and len(outcome.failed) == 30
+    assert files(project / "output") == before
+
+
+BROKEN_SHARED = [
+    ("kind", "content/kinds/leaflet.yaml", "sections:", "sections: [",
+     "content/kinds/leaflet.yaml:5: yaml: YAML: did not find expected node content"),
+    ("strings", "content/en/strings.yaml", "months:", "months: {",
+     "content/en/strings.yaml:4: yaml: YAML: did not find expected ',' or '}'"),
+    ("variants", "templates/variants.yaml", "screen:", "screen: [",
+     "templates/variants.yaml:4: yaml: YAML: did not find expected ',' or ']'"),
+    ("template", "templates/leaflet.html", "{% block", "{% blok",
+     "templates/leaflet.html:2: template: template: Encountered unknown tag 'blok'."),
+]
+
+
+@pytest.mark.parametrize("file, old, new, where", [case[1:] for case in BROKEN_SHARED],
+                         ids=[case[0] for case in BROKEN_SHARED])
+def test_broken_shared_file_fails_documents_and_keeps_their_pdfs(project: Path, file: str, old: str, new: str,
+                                                                 where: str) -> None:
+    before = files(project / "output")
+    edit(project / file, old, new)
+    result = run(project, *ONE)
+    assert result.returncode == 1
+    assert where in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.rstrip().endswith("0 removed, 0 unchanged, 1 failed")
+    assert {k: v for k, v in files(project / "output").items() if k.endswith(".pdf")} == {
+        k: v for k, v in before.items() if k.endswith(".pdf")}
+    assert sorted(manifest_paths(project / "output")) == sorted([SCREEN, PRINT, US_SCREEN])
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("languages: [en]", "languages: [en", "content/catalogue.yaml:3: yaml: YAML: did not find expected ',' or ']'"),
+    ("variants: [print, screen, large-print]", "variants: [print, screen, poster]",
+     "content/catalogue.yaml:10: schema: catalogue: 'variants.2': Input should be 'screen', 'print' or "
+     "'large-print', got 'poster'"),
+], ids=["yaml", "schema"])
+def test_broken_catalogue_removes_nothing(project: Path, old: str, new: str, message: str) -> None:
+    before = files(project / "output")
+    edit(project / "content/catalogue.yaml", old, new)
+    result = run(project, "--clinic", UK)
+    assert result.returncode == 1
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.rstrip().endswith("0 added, 0 changed, 0 removed, 0 unchanged, 2 failed")
+    after = files(project / "output")
+    assert {k: after[k] for k in before} == before
+
+
+def test_clinic_removed_on_purpose_removes_its_pdfs(project: Path) -> None:
+    us = (project / "output" / US_SCREEN).read_bytes()
+    shutil.rmtree(project / f"content/clinics/{UK}")
+    result = run(project, "--condition", "acne-scars", "--kind", "leaflet", "--variant", "screen")
+    assert result.returncode == 0, result.stderr
+    assert f"removed: {SCREEN}" in result.stderr
+    assert result.stderr.rstrip().endswith("0 added, 0 changed, 1 removed, 1 unchanged, 0 failed")
+    assert not (project / "output" / SCREEN).exists()
+    assert (project / "output" / US_SCREEN).read_bytes() == us
+    assert (project / "output" / PRINT).is_file()         # not selected: left alone
+    assert SCREEN not in manifest_paths(project / "output")
+
+
+# --- 6. the output folder is the tool's own --------------------------------------------------------------------
+
+def test_default_output_with_a_manifest_is_adopted(project: Path) -> None:
+    assert not (project / "output/.handouts-output").exists()
+    result = run(project, *ONE)
+    assert result.returncode == 0, result.stderr
+    assert (project / "output/.handouts-output").is_file()
+
+
+def test_foreign_folder_is_refused(project: Path, tmp_path: Path) -> None:
+    foreign = tmp_path / "photos"
+    (foreign / "2024").mkdir(parents=True)
+    (foreign / "notes.txt").write_text("mine")
+    (foreign / "2024/.x.tmp").write_text("mine too")
+    before = files(foreign)
+    result = run(project, *ONE, "--output", str(foreign))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"build.py: error: --output {foreign}: the folder is not empty and was not made by build.py "
+        "(no .handouts-output file); give a new or empty folder")
+    assert files(foreign) == before and sorted(p.name for p in foreign.iterdir()) == ["2024", "notes.txt"]
+    for command in ("deliver", "preflight"):
+        assert run(project, command, "--output", str(foreign)).returncode == 2
+    assert files(foreign) == before and not (foreign / ".lock").exists()
+
+
+def test_output_that_is_a_file_is_refused(project: Path, tmp_path: Path) -> None:
+    file = tmp_path / "a-file"
+    file.write_text("mine")
+    result = run(project, *ONE, "--output", str(file))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == f"build.py: error: --output {file}: not a folder"
+    assert file.read_text() == "mine"
+
+
+def test_new_folder_is_made_and_marked_then_used_again(project: Path, tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh/out"
+    assert run(project, *ONE, "--output", str(fresh)).returncode == 0
+    assert (fresh / ".handouts-output").is_file() and (fresh / SCREEN).is_file()
+    again = run(project, *ONE, "--output", str(fresh))
+    assert again.returncode == 0 and again.stderr.rstrip().endswith("1 unchanged, 0 failed")
+
+
+@pytest.mark.skipif(sys.platform == "win32" or __import__("os").geteuid() == 0,
+                    reason="root writes into read-only folders")
+def test_read_only_folder_is_one_line(project: Path, tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    result = run(project, *ONE, "--output", str(locked))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == f"build.py: error: --output {locked}: cannot write: Permission denied"
+
+
+def test_full_disk_is_one_line(project: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    target = project / "output" / SCREEN
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setattr(builder, "build", full)
+    code = cli.main(["--root", str(project), "--today", TODAY.isoformat(), "-q", *ONE])
+    assert code == 1
+    assert capsys.readouterr().err == f"build.py: {target}: No space left on device\n"
+
+
+def test_sweep_removes_only_the_tools_own_temporary_files(project: Path) -> None:
+    output = project / "output"
+    foreign = {".notes.tmp": b"a", "notes/.x.tmp": b"b", "notes/deep/.y.pdf.abcd1234.tmp": b"c",
+               "elsewhere/en/.acne-scars-leaflet-screen.pdf.abcd1234.tmp": b"d", f"{UK}/en/.notes.tmp": b"e",
+               f"{UK}/.x.pdf.abcd1234.tmp": b"f"}
+    stale = [".manifest.json.abcd1234.tmp", f"{UK}/en/.acne-scars-leaflet-screen.pdf.k2_9x0qz.tmp",
+             "deliveries/.delivery-0001-2026-11-24.zip.abcdefgh.tmp"]
+    for name, data in foreign.items():
+        (output / name).parent.mkdir(parents=True, exist_ok=True)
+        (output / name).write_bytes(data)
+    for name in stale:
+        (output / name).parent.mkdir(parents=True, exist_ok=True)
+        (output / name).write_bytes(b"partial")
+    result = run(project, *ONE)
+    assert result.returncode == 0, result.stderr
+    assert {name: (output / name).read_bytes() for name in foreign} == foreign
+    assert not any((output / name).exists() for name in stale)
+
+
+# --- 7. manifest and ledger are data, not instructions ---------------------------------------------------------
+
+def _forge(output: Path, *paths: str) -> None:
+    """Add entries copied from a real one, with other paths, to the manifest."""
+    manifest = json.loads((output / "manifest.json").read_text())
+    real = next(d for d in manifest["documents"] if d["path"] == PRINT)
+    victim = output.parent.parent / "victim.pdf"
+    for path in paths:
+        manifest["documents"].append({**real, "path": path, "sha256": __import__("hashlib").sha256(
+            victim.read_bytes()).hexdigest()})
+    (output / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_manifest_paths_outside_the_folder_delete_and_pack_nothing(project: Path) -> None:
+    output = project / "output"
+    victim = project.parent / "victim.pdf"
+    victim.write_bytes(b"%PDF-1.7 someone else's")
+    _forge(output, "../../victim.pdf", "/etc/passwd", str(victim), f"{UK}/en/../../../victim.pdf")
+    shown = output / "manifest.json"
+    result = run(project, *ONE)
+    assert result.returncode == 0, result.stderr
+    assert (f"{shown}:1: warning: manifest: document 4 ('../../victim.pdf') is not a document of the catalogue's "
+            "shape, or does not match its fields; ignored") in result.stderr
+    assert f"{shown}:1: warning: manifest: document 5 ('/etc/passwd') is not a document" in result.stderr
+    assert "0 removed" in result.stderr
+    assert victim.read_bytes() == b"%PDF-1.7 someone else's"
+    _forge(output, "../../victim.pdf", "/etc/passwd")
+    delivered = run(project, "deliver")
+    assert delivered.returncode == 0, delivered.stderr
+    with zipfile.ZipFile(output / "deliveries/delivery-0001-2026-11-24.zip") as bundle:
+        assert sorted(bundle.namelist()) == sorted(["CHANGES.txt", "manifest.json", PRINT])
+    assert victim.read_bytes() == b"%PDF-1.7 someone else's"
+
+
+def test_master_replaced_by_a_symlink_is_not_packed(project: Path) -> None:
+    output = project / "output"
+    victim = project.parent / "victim.pdf"
+    victim.write_bytes(b"%PDF-1.7 someone else's")
+    manifest = json.loads((output / "manifest.json").read_text())
+    for doc in manifest["documents"]:
+        if doc["path"] == PRINT:
+            doc["sha256"] = __import__("hashlib").sha256(victim.read_bytes()).hexdigest()
+    (output / "manifest.json").write_text(json.dumps(manifest))
+    (output / PRINT).unlink()
+    (output / PRINT).symlink_to(victim)
+    result = run(project, "deliver")
+    assert result.returncode == 1
+    assert f"output/{PRINT}:1: deliver: the print master listed in manifest.json is missing" in result.stderr
+    assert not (output / "deliveries").exists()
+
+
+def test_corrupt_manifest_is_rebuilt_and_deletes_nothing(project: Path) -> None:
+    output = project / "output"
+    before = files(output)
+    (output / "manifest.json").write_text("{not json")
+    result = run(project, *ONE)
+    assert result.returncode == 0, result.stderr
+    assert f"{output / 'manifest.json'}:1: warning: manifest: unreadable (JSONDecodeError" in result.stderr
+    after = files(output)
+    assert {k: after[k] for k in before if k.endswith(".pdf")} == {k: v for k, v in before.items()
+                                                                    if k.endswith(".pdf")}
+    assert manifest_paths(output) == [SCREEN]
+
+
+@pytest.mark.parametrize("damage", ["delete", "corrupt"])
+def test_lost_ledger_keeps_earlier_zips_and_is_rebuilt_from_them(project: Path, damage: str) -> None:
+    output = project / "output"
+    assert run(project, "deliver").returncode == 0
+    first = output / "deliveries/delivery-0001-2026-11-24.zip"
+    kept = first.read_bytes()
+    ledger = output / "deliveries/ledger.json"
+    ledger.unlink() if damage == "delete" else ledger.write_text("[1, 2")
+    result = run(project, "deliver")
+    assert result.returncode == 0, result.stderr
+    assert first.read_bytes() == kept
+    assert "delivery 2: nothing changed since the last delivery" in result.stdout
+    assert f"{first}:1: warning: ledger: was not in the ledger; recorded from its manifest.json" in result.stderr
+    recorded = json.loads(ledger.read_text())
+    assert [d["number"] for d in recorded["deliveries"]] == [1, 2] and list(recorded["delivered"]) == [PRINT]
+
+
+def test_foreign_zip_in_deliveries_is_kept_and_numbers_go_on(project: Path) -> None:
+    output = project / "output"
+    foreign = output / "deliveries/delivery-0007-2020-01-01.zip"
+    foreign.parent.mkdir()
+    foreign.write_bytes(b"not a zip")
+    result = run(project, "deliver")
+    assert result.returncode == 0, result.stderr
+    assert f"{foreign}:1: warning: ledger: not a delivery this tool can read (BadZipFile); kept" in result.stderr
+    assert foreign.read_bytes() == b"not a zip"
+    assert (output / "deliveries/delivery-0008-2026-11-24.zip").is_file()
+
+
+# --- 8. deliver never misleads the print shop ------------------------------------------------------------------
+
+@pytest.mark.parametrize("change, message", [
+    ("modify", "the print master was changed after the build (its sha256 differs from manifest.json); build "
+               "again before delivering"),
+    ("delete", "the print master listed in manifest.json is missing (deleted after the build?); build again "
+               "before delivering"),
+])
+def test_master_changed_after_the_build_stops_the_delivery(project: Path, change: str, message: str) -> None:
+    output = project / "output"
+    assert run(project, "deliver").returncode == 0
+    deliveries = files(output / "deliveries")
+    master = output / PRINT
+    if change == "modify":
+        master.write_bytes(master.read_bytes() + b"\n% edited by hand\n")
+    else:
+        master.unlink()
+    result = run(project, "deliver")
+    assert result.returncode == 1
+    assert f"output/{PRINT}:1: deliver: {message}" in result.stderr
+    assert "withdrawn" not in result.stdout + result.stderr
+    assert files(output / "deliveries") == deliveries        # nothing written, the ledger untouched
+
+
+def test_withdrawn_only_when_the_catalogue_no_longer_lists_it_and_says_why(project: Path) -> None:
+    output = project / "output"
+    assert run(project, "deliver").returncode == 0
+    (output / "manifest.json").unlink()                      # lost, but the catalogue still lists the master
+    kept = run(project, "deliver")
+    assert kept.returncode == 0 and "nothing changed since the last delivery" in kept.stdout
+    edit(project / "content/catalogue.yaml", "  - acne-scars\n", "")      # taken out on purpose
+    gone = run(project, "deliver")
+    assert gone.returncode == 0, gone.stderr
+    assert "0 new, 0 changed, 1 withdrawn" in gone.stdout
+    with zipfile.ZipFile(output / "deliveries/delivery-0003-2026-11-24.zip") as bundle:
+        assert (f"{PRINT}\n  withdrawn: condition acne-scars is no longer in content/catalogue.yaml; please "
+                "destroy stock of it") in bundle.read("CHANGES.txt").decode()
+        assert all(not name.startswith(("/", "..")) for name in bundle.namelist())
