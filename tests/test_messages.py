@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 import pytest
@@ -180,12 +181,14 @@ CASES: list[tuple[str, Callable[[Path], int], list[str], str, str]] = [
     ("strings-too-large", append(STRINGS, "# " + "x" * MAX_BYTES + "\n", line=1), CHECK, STRINGS, "file"),
     ("policy-fifo", replace_file("content/policy/checks.yaml", os.mkfifo), CHECK, "content/policy/checks.yaml",
      "file"),
-    # problems found while printing name the block line, and the PDF
+    # raw HTML that would fetch or attach is removed by the sanitiser and reported on its block line
     ("raw-html-img-outside", block_with('<img src="file:///etc/hostname" alt="A file">'), ONE_LEAFLET, OVERVIEW,
-     "fetch"),
-    ("markdown-img-remote", block_with("![A chart](https://example.com/chart.png)"), ONE_LEAFLET, OVERVIEW, "fetch"),
+     "raw-html"),
+    ("markdown-img-remote", block_with("![A chart](https://example.com/chart.png)"), ONE_LEAFLET, OVERVIEW,
+     "raw-html"),
     ("attachment", block_with('<a rel="attachment" href="https://www.nhs.uk/">notes</a>'), ONE_LEAFLET, OVERVIEW,
-     "fetch"),
+     "raw-html"),
+    # found only while printing: named by the block line, and the PDF
     ("weasyprint-warning", block_with("![A missing chart](missing-chart.png)"), ONE_LEAFLET, OVERVIEW, "weasyprint"),
 ]
 
@@ -205,22 +208,49 @@ def test_bad_input_is_one_line_with_its_path_and_line(project: Path, break_it: C
         assert f"{rule}: fennick-street-uk/en/acne-scars-leaflet-screen.pdf: " in found[0], found
 
 
-def test_printing_problems_keep_the_pdfs_name(project: Path) -> None:
-    line = block_with('<img src="file:///etc/hostname" alt="A file">')(project)
-    result = run(project, *ONE_LEAFLET)
-    assert (f"{OVERVIEW}:{line}: fetch: fennick-street-uk/en/acne-scars-leaflet-screen.pdf: refused fetch: "
-            "file:///etc/hostname") in result.stderr.splitlines()
-
-
 def test_a_huge_data_uri_is_quoted_in_a_few_dozen_characters(project: Path) -> None:
-    uri = "data:image/png;base64," + "QUFB" * 50_000           # 200 KB: within the block limit, refused to fetch
+    uri = "data:image/png;base64," + "QUFB" * 50_000           # 200 KB: within the block limit
     line = block_with(f'<img alt="A chart" src="{uri}">')(project)
     result = run(project, *ONE_LEAFLET)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     lines = [text for text in result.stderr.splitlines() if "data:image/png" in text]
     assert lines and all(len(text) < 250 for text in lines), lines
-    assert lines[0].startswith(f"{OVERVIEW}:{line}: fetch: fennick-street-uk/en/acne-scars-leaflet-screen.pdf: ")
+    assert lines[0].startswith(f"{OVERVIEW}:{line}: ")
     assert len(result.stderr) < 5_000
+
+
+def _job_with(body: str) -> SimpleNamespace:
+    block = SimpleNamespace(body=body, path=OVERVIEW, body_line=20)
+    return SimpleNamespace(sections=[SimpleNamespace(block=block)], output="uk/en/acne-scars-leaflet-screen.pdf")
+
+
+@pytest.mark.parametrize("body, message, rule", [
+    ('Intro.\n<img src="file:///etc/hostname" alt="x">', "refused fetch: file:///etc/hostname", "fetch"),
+    ("Intro.\n![x](https://example.com/a.png)", "refused fetch: https://example.com/a.png", "fetch"),
+    ('Intro.\n<A REL="Attachment" HREF="https://www.nhs.uk/">x</A>', "attachments are not allowed in a handout",
+     "fetch"),
+    ('Intro.\n<p style="colr: red">x</p>', "WeasyPrint: Ignored `colr: red` at 1:1, unknown property.",
+     "weasyprint"),
+    ('Intro.\n<img alt="x" src="data:image/png;base64,' + "QUFB" * 50_000 + '">',
+     "refused fetch: data:image/png;base64," + "QUFB" * 50_000, "fetch"),
+])
+def test_a_printing_problem_names_the_block_line_and_the_pdf(body: str, message: str, rule: str) -> None:
+    """Whatever still reaches the printer (the sanitiser removes most of it first) names the block line."""
+    from handouts.problems import Problem
+    from handouts.worker import locate
+    job = _job_with(body)
+    [found] = locate([Problem(job.output, 1, message, rule)], job)
+    text = found.format()
+    assert text.startswith(f"{OVERVIEW}:21: {rule}: {job.output}: "), text
+    assert len(text) < 250
+
+
+def test_a_printing_problem_no_block_caused_names_the_pdf_once() -> None:
+    from handouts.problems import Problem
+    from handouts.worker import locate
+    job = _job_with("Plain words.")
+    [found] = locate([Problem(job.output, 1, "WeasyPrint: something odd", "weasyprint")], job)
+    assert found.format() == f"{job.output}:1: weasyprint: WeasyPrint: something odd"
 
 
 def test_a_long_link_is_quoted_short(project: Path) -> None:
