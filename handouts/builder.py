@@ -75,7 +75,9 @@ class Digests:
     def file(self, path: Path) -> tuple[str, str]:
         if path not in self._files:
             name = str(path.relative_to(self.root)) if path.is_relative_to(self.root) else f"font:{path.name}"
-            self._files[path] = (name, _short(path.read_bytes()))
+            # A file that is missing or is not a regular file (a FIFO would block) is not read: the stage that
+            # uses it reports it.
+            self._files[path] = (name, _short(path.read_bytes()) if path.is_file() else "not-a-file")
         return self._files[path]
 
     def of(self, job: Job, variant_spec: str) -> dict[str, str]:

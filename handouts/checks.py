@@ -23,7 +23,7 @@ from pydantic import Field
 from . import code_digest, contrast, markdown_ext, yamlio
 from .content import Block, Library
 from .models import Model, Text, validate
-from .problems import BuildError, Problem, relpath
+from .problems import BuildError, Problem, relpath, shorten
 from .readability import Score, score
 
 
@@ -64,14 +64,17 @@ class Policy:
     files: tuple[Path, ...]      # the policy files, whose bytes key the memo of findings
 
 
+def _policy_file(file: Path, root: Path) -> object:
+    return yamlio.load(file, relpath(file, root), root)
+
+
 def load_policy(root: Path) -> Policy:
     folder = root / "content" / "policy"
     problems: list[Problem] = []
     checks_file, phrases_file = folder / "checks.yaml", folder / "phrases.yaml"
-    thresholds, found = validate(Thresholds, yamlio.load(checks_file, relpath(checks_file, root)),
-                                 relpath(checks_file, root), 1, "policy")
+    thresholds, found = validate(Thresholds, _policy_file(checks_file, root), relpath(checks_file, root), 1, "policy")
     problems += found
-    raw = yamlio.load(phrases_file, relpath(phrases_file, root))
+    raw = _policy_file(phrases_file, root)
     phrases: list[Phrase] = []
     if not isinstance(raw, list):
         problems.append(Problem(relpath(phrases_file, root), 1, "policy: expected a list of phrases", "schema"))
@@ -237,12 +240,13 @@ class Checker:
             good = (parts.scheme in ("http", "https") and "." in parts.netloc) or (
                 parts.scheme in ("mailto", "tel") and parts.path)
             if not good:
-                found.append(Problem(block.path, self._line_of(block, href), f"link '{href}' is not a well-formed "
+                found.append(Problem(block.path, self._line_of(block, href), f"link '{shorten(href)}' is not a well-formed "
                                      "web, mailto: or tel: address", "link"))
         for src, alt in parsed.images:
             if not alt:
                 shown = src.rsplit("/", 1)[-1]
-                found.append(Problem(block.path, self._line_of(block, shown), f"image '{shown}' has no alt text: "
+                found.append(Problem(block.path, self._line_of(block, shown), f"image '{shorten(shown)}' has no alt "
+                                     "text: "
                                      "write ![what it shows](file)", "image-alt"))
         return found
 

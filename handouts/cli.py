@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import logging
 import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Callable
 
 from . import builder
 from .models import Patient
 from .plan import Selection
-from .problems import Problem
+from .problems import BuildError, Problem
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGGER = logging.getLogger("handouts")
@@ -70,12 +72,10 @@ def _positive(text: str) -> int:
 
 def _validate_selection(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Selection:
     from . import yamlio
-    from .problems import BuildError
-    catalogue_file = args.root / "content" / "catalogue.yaml"
-    try:       # through yamlio, so that an alias or a huge file is refused here too; the build reports it
-        catalogue = yamlio.load(catalogue_file, "content/catalogue.yaml")
-    except (OSError, ValueError, TypeError, BuildError):
-        catalogue = {}
+    try:
+        catalogue = yamlio.load(args.root / "content" / "catalogue.yaml", "content/catalogue.yaml", args.root)
+    except BuildError:
+        catalogue = {}         # the load stage reports it
     catalogue = catalogue if isinstance(catalogue, dict) else {}
     clinics = sorted(p.parent.name for p in (args.root / "content" / "clinics").glob("*/clinic.yaml"))
     for option, known in (("clinic", clinics), ("language", catalogue.get("languages")),
@@ -210,8 +210,11 @@ def _watch(args: argparse.Namespace, parser: argparse.ArgumentParser, selection:
     from .watch import watch
 
     def rebuild() -> None:
-        outcome = builder.build(args.root, output, selection, args.today or dt.date.today(), args.strict,
-                                jobs=args.jobs, progress=_Progress(False))
+        try:
+            outcome = builder.build(args.root, output, selection, args.today or dt.date.today(), args.strict,
+                                    jobs=args.jobs, progress=_Progress(False))
+        except BuildError as exc:     # an unusable catalogue: say so, and keep watching for the fix
+            outcome = builder.Outcome(problems=list(exc.problems))
         for problem in outcome.problems:
             print(problem.format(), file=sys.stderr, flush=True)
         LOGGER.info("%s", _summary(outcome))
@@ -319,11 +322,6 @@ def _patient(file: Path, today: dt.date) -> tuple[Patient | None, list[Problem]]
         data = yamlio.load(file, shown, limit=PATIENT_FILE_LIMIT, dates=False)
     except BuildError as exc:
         return None, [Problem(p.path, p.line, p.message, "patient") for p in exc.problems]
-    except UnicodeDecodeError as exc:
-        line = exc.object[:exc.start].count(b"\n") + 1
-        return None, [Problem(shown, line, "not UTF-8 text", "patient")]
-    except OSError as exc:
-        return None, [Problem(shown, 1, f"cannot read: {exc.strerror or exc}", "patient")]
     return validate_patient(data, shown, today)
 
 
@@ -351,6 +349,31 @@ def _write_new_private(target: Path, pdf: bytes, parser: argparse.ArgumentParser
     return EXIT_OK
 
 
+def _no_traceback(run: Callable[[list[str] | None], int]) -> Callable[[list[str] | None], int]:
+    """Problems reach the user as `path:line: rule: message` lines, never as a traceback: a stage that cannot go
+    on at all (an unusable catalogue) raises BuildError; anything else is a bug, said so in one line."""
+
+    @functools.wraps(run)
+    def main(argv: list[str] | None = None) -> int:
+        try:
+            return run(argv)
+        except BuildError as exc:
+            words = sys.argv[1:] if argv is None else argv
+            if any(word in ("json", "--format=json", "--report=json") for word in words):
+                print(json.dumps({"ok": False, "problems": [p.as_dict() for p in exc.problems]}, indent=2))
+            else:
+                for problem in exc.problems:
+                    print(problem.format(), file=sys.stderr)
+            return EXIT_PROBLEMS
+        except Exception as exc:    # the last resort
+            message = str(exc) if len(str(exc)) <= 200 else str(exc)[:200] + "…"
+            print(f"build.py: internal error: {type(exc).__name__}: {message} (please report)", file=sys.stderr)
+            return EXIT_PROBLEMS
+
+    return main
+
+
+@_no_traceback
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)

@@ -13,12 +13,16 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from . import fonts, yamlio
+from . import files, fill, fonts, yamlio
 from .models import BlockMeta, Catalogue, Clinic, Condition, Kind, Profile, Strings, Variant, validate
 from .problems import BuildError, Problem, relpath
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*\n", re.S)
 SHARED = "shared"
+# The placeholders each string of strings.yaml may use (besides a kind's title, which takes {condition}).
+PLACEHOLDERS = {"date_formats": frozenset({"day", "month", "year"}),
+                "leaflet_given_text": frozenset({"title", "version"}),
+                "leaflet_title": frozenset({"condition"})}          # the consent sheet names the leaflet
 
 
 @dataclass(frozen=True)
@@ -100,11 +104,15 @@ class _Loader:
         self.broken_clinics: dict[str, str] = {}
 
     def show(self, file: Path) -> str:
-        return relpath(file, self.root)
+        """The file as the user should see it; a symbolic link by its own name, not its target's."""
+        try:
+            return str(file.relative_to(self.root))
+        except ValueError:
+            return relpath(file, self.root)
 
     def yaml_file(self, file: Path) -> Any:
         try:
-            return yamlio.load(file, self.show(file))
+            return yamlio.load(file, self.show(file), self.root)
         except BuildError as exc:
             self.problems.extend(exc.problems)
             return None
@@ -140,7 +148,11 @@ class _Loader:
 
     def block(self, file: Path, language: str, folder: str) -> Block | BrokenFile:
         shown = self.show(file)
-        text = file.read_text(encoding="utf-8")
+        try:
+            text = files.read_text(file, shown, self.root)
+        except BuildError as exc:
+            self.problems.extend(exc.problems)
+            return BrokenFile(shown, language, folder, None)
         match = FRONT_MATTER.match(text)
         if not match:
             self.problems.append(Problem(shown, 1, "front matter: a block must start with '---', "
@@ -159,12 +171,40 @@ class _Loader:
         body_line = text[: match.end()].count("\n") + 1
         return Block(meta, text[match.end():], shown, file, body_line, language, folder, dict(data.lines))
 
-    def language(self, code: str, catalogue: Catalogue) -> Language:
+    def strings(self, file: Path, kinds: dict[str, Kind]) -> Strings | None:
+        """A language's strings; None (and a problem on the line) when a placeholder is unknown or a brace stray,
+        so that the documents using them fail. Kind titles take {condition}; see PLACEHOLDERS for the others."""
+        strings = self.model_file(Strings, file, "strings")
+        if strings is None:
+            return None
+        titles = {kind.title for kind in kinds.values()}
+        found = []
+        data = self.yaml_file(file)
+        for key, value in data.items():
+            allowed = PLACEHOLDERS.get(key, frozenset({"condition"}) if key in titles else frozenset())
+            items = (value.items() if isinstance(value, yamlio.Located) else enumerate(value)
+                     if isinstance(value, yamlio.LocatedList) else [(None, value)])
+            for sub, text in items:
+                error = fill.problem(text, allowed) if isinstance(text, str) else None
+                if error:
+                    line = data.lines[key] if sub is None else value.lines[sub]
+                    name = key if sub is None else f"{key}.{sub}"
+                    found.append(Problem(self.show(file), line, f"'{name}': {error}", "strings"))
+        self.problems += found
+        for kid, kind in kinds.items():
+            if not isinstance(data.get(kind.title), str):
+                kind_file = self.content / "kinds" / f"{kid}.yaml"
+                line = yamlio.line_of(self.yaml_file(kind_file), ("title",), 1)
+                self.problems.append(Problem(self.show(kind_file), line, f"kind: 'title' {kind.title!r} is not a "
+                                             f"string in {self.show(file)}", "schema"))
+        return None if found else strings
+
+    def language(self, code: str, catalogue: Catalogue, kinds: dict[str, Kind]) -> Language:
         folder = self.content / code
         strings_file = folder / "strings.yaml"
         if not strings_file.exists():
             self.problems.append(Problem(self.show(folder), 1, f"language '{code}' has no strings.yaml", "catalogue"))
-        strings = self.model_file(Strings, strings_file, "strings")
+        strings = self.strings(strings_file, kinds)
         conditions, condition_paths = self.listed(Condition, {cid: folder / cid / "condition.yaml"
                                                               for cid in catalogue.conditions}, "condition")
         blocks: list[Block] = []
@@ -259,7 +299,7 @@ def load(root: Path) -> Library:
             loader.problems.append(Problem("content/profiles/profiles.yaml", 1,
                                            f"profile '{name}': no file content/profiles/{profile.file}", "schema"))
     clinics = loader.clinics(profiles)
-    languages = {code: loader.language(code, catalogue) for code in catalogue.languages}
+    languages = {code: loader.language(code, catalogue, kinds) for code in catalogue.languages}
     _check_roles(loader, kinds, languages)
     return Library(root, catalogue, kinds, kind_paths, variants, profiles, clinics, languages,
                    tuple(loader.problems), loader.broken_clinics)

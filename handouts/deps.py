@@ -8,6 +8,9 @@ from pathlib import Path
 import jinja2
 from jinja2 import meta
 
+from . import files
+from .problems import BuildError
+
 
 @lru_cache(maxsize=64)
 def _referenced(templates: Path, name: str, source: str) -> tuple[str, ...] | None:
@@ -34,9 +37,10 @@ def template_closure(templates: Path, name: str) -> list[Path]:
             continue
         path = templates / current
         seen[current] = path
-        if not path.is_file():
-            continue
-        refs = _referenced(templates, current, path.read_text(encoding="utf-8"))
+        try:
+            refs = _referenced(templates, current, files.read_text(path, f"templates/{current}", templates.parent))
+        except BuildError:
+            continue         # missing, not a file, or not UTF-8: rendering reports it
         if refs is None:
             return sorted(p for p in templates.rglob("*") if p.is_file())
         todo.extend(refs)

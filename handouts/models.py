@@ -206,8 +206,8 @@ def _describe(error: Any) -> str:
 def validate(model: type[M], data: Any, path: str, line: int, what: str) -> tuple[M | None, list[Problem]]:
     """Validate located YAML data against `model`; problems name `path` and the line of each bad key."""
     if not isinstance(data, dict):
-        return None, [Problem(path, line, f"{what}: expected a mapping of keys, got {type(data).__name__}",
-                              "schema")]
+        got = "a list" if isinstance(data, list) else "nothing" if data is None else repr(data)[:40]
+        return None, [Problem(path, line, f"{what}: expected a mapping of keys, got {got}", "schema")]
     try:
         return model.model_validate(data), []
     except ValidationError as exc:

@@ -69,10 +69,12 @@ def collect_warnings() -> Iterator[_Collector]:
     collector = _Collector()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collector)
+    propagate, logger.propagate = logger.propagate, False   # reported once, as problems naming the block
     try:
         yield collector
     finally:
         logger.removeHandler(collector)
+        logger.propagate = propagate
 
 
 def _stable_uuid(digest: str) -> str:

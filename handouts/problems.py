@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Literal
@@ -21,7 +22,8 @@ class Problem:
     def format(self) -> str:
         rule = f"{self.rule}: " if self.rule else ""
         kind = "" if self.severity == "error" else "warning: "
-        return f"{self.path}:{self.line}: {kind}{rule}{self.message}"
+        message = " ".join(self.message.splitlines())      # one problem, one line
+        return f"{self.path}:{self.line}: {kind}{rule}{message}"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -33,6 +35,17 @@ def relpath(path: Path, root: Path) -> str:
         return str(path.resolve().relative_to(root.resolve()))
     except ValueError:
         return str(path)
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """A value quoted in a message, cut in the middle to about `limit` characters (the start says what it is, the
+    end names the file): a 20 MB data: URI is never echoed whole."""
+    return text if len(text) <= limit else f"{text[:limit - 25]}…{text[-20:]}"
+
+
+def shorten_words(message: str, limit: int = 80) -> str:
+    """`message` with every run of more than `limit` non-space characters (a URL, a path) shortened."""
+    return re.sub(rf"\S{{{limit + 1},}}", lambda match: shorten(match.group(), limit), message)
 
 
 class BuildError(Exception):

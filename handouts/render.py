@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,16 +15,17 @@ import jinja2
 import segno
 from markupsafe import Markup, escape
 
-from . import markdown_ext
+from . import files, markdown_ext
+from .fill import fill
 from .content import Library
 from .models import BLEED_PT, Patient, Strings
 from .plan import Job
-from .problems import BuildError, Problem, relpath
+from .problems import BuildError, Problem, relpath, shorten
 
 
 def format_date(value: dt.date, strings: Strings, country: str) -> str:
     pattern = strings.date_formats.get(country, strings.date_formats["default"])
-    return pattern.format(day=value.day, month=strings.months[value.month - 1], year=value.year)
+    return fill(pattern, day=value.day, month=strings.months[value.month - 1], year=value.year)
 
 
 @lru_cache(maxsize=256)
@@ -76,6 +76,22 @@ def css_string(value: str) -> Markup:
     return Markup(f'"{escaped}"')
 
 
+class _Templates(jinja2.FileSystemLoader):
+    """Templates read as content is: regular files inside the project, of a sane size, in UTF-8 (files.py)."""
+
+    def __init__(self, root: Path):
+        super().__init__(root / "templates")
+        self.root = root
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        file = Path(self.searchpath[0], *jinja2.loaders.split_template_path(template))
+        if not file.exists() and not file.is_symlink():
+            raise jinja2.TemplateNotFound(template)
+        text = files.read_text(file, f"templates/{template}", self.root)
+        mtime = file.stat().st_mtime
+        return text, str(file), lambda: file.exists() and file.stat().st_mtime == mtime
+
+
 class Renderer:
     """Holds one Jinja environment and one Markdown instance; reuse it across documents."""
 
@@ -83,7 +99,7 @@ class Renderer:
         self.root = root
         self.templates = root / "templates"
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(self.templates),
+            loader=_Templates(root),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -91,6 +107,7 @@ class Renderer:
         )
         self.env.filters["css_string"] = css_string
         self.env.filters["unbroken"] = unbroken
+        self.env.filters["fill"] = fill
         self.md = markdown_ext.make_markdown(root / "content")
         self._blocks: dict[tuple[str, Path], str] = {}     # a block's HTML, converted once per process
 
@@ -108,6 +125,8 @@ class Renderer:
                 self.env.get_template(name)
             except jinja2.TemplateSyntaxError as exc:
                 problems.append(Problem(f"templates/{name}", exc.lineno, f"template: {exc.message}", "template"))
+            except BuildError as exc:
+                problems += exc.problems
         return problems
 
     def context(self, library: Library, job: Job, patient: Patient) -> dict[str, Any]:
@@ -125,11 +144,11 @@ class Renderer:
             for source in block.meta.sources:
                 sources.setdefault(str(source.url), source)
         s = strings.model_dump()
-        title = s[job.kind.title].format(condition=job.condition.name)
+        title = fill(s[job.kind.title], condition=job.condition.name)
         variant = library.variants[job.variant]
         in_cmyk = variant.colour == "cmyk"
         colours = ({k: cmyk(v) for k, v in clinic.print.colours} if in_cmyk else dict(clinic.colours))
-        url = clinic.document_url.format(language=job.language, condition=job.condition_id, kind=job.kind_id)
+        url = fill(clinic.document_url, language=job.language, condition=job.condition_id, kind=job.kind_id)
         return {
             "lang": job.language,
             "s": s,
@@ -173,6 +192,12 @@ class Renderer:
         except jinja2.UndefinedError as exc:
             path, line = _template_location(exc, self.root)
             raise BuildError([Problem(path, line, f"template: {exc.message}", "template")]) from None
+        except BuildError:
+            raise
+        except Exception as exc:      # any other error of a template's own making, e.g. {{ 1 // 0 }}
+            path, line = _template_location(exc, self.root)
+            raise BuildError([Problem(path, line, f"template: {type(exc).__name__}: {shorten(str(exc))}",
+                                      "template")]) from None
 
 
 def _template_location(exc: BaseException, root: Path) -> tuple[str, int]:

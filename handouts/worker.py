@@ -21,7 +21,7 @@ from .content import Library
 from .models import BLEED_PT, PAPER_PT, Patient
 from .plan import Job
 from .printjob import PrintJob, clinic_families, print_job
-from .problems import BuildError, Problem
+from .problems import BuildError, Problem, shorten_words
 from .render import Renderer
 
 
@@ -84,17 +84,26 @@ def finding_problem(finding: preflight.Finding) -> Problem:
     return Problem(finding.document, finding.page or 1, finding.message, f"preflight/{finding.rule}")
 
 
+# What a block line can make the printer fetch or attach: a Markdown link or image target, a raw HTML src or href.
+_TARGETS = re.compile(r"""\]\(([^)\s]+)|\b(?:src|href)\s*=\s*["']?([^"'\s>]+)""", re.I)
+_ATTACHMENT = re.compile(r"""\brel\s*=\s*["']?[^"'>]*\battachment\b""", re.I)
+
+
 def locate(problems: list[Problem], job: Job) -> list[Problem]:
-    """Point a printing problem at the block line that references the failing file, when one does."""
+    """Point a printing problem at the block line that caused it (one that references the failing file, or that
+    asks for an attachment), when one does; the message keeps the PDF's name, and long URLs are shortened."""
     located = []
     for problem in problems:
         where = (problem.path, problem.line)
+        quoted = re.findall(r"`([^`]{3,})`", problem.message)     # WeasyPrint quotes the CSS it ignored
         for section in job.sections:
             for offset, text in enumerate(section.block.body.splitlines()):
-                targets = [m.rsplit("/", 1)[-1] or m for m in re.findall(r"\]\(([^)\s]+)", text)]
-                if any(t in problem.message for t in targets):
+                targets = [t.rsplit("/", 1)[-1] or t for pair in _TARGETS.findall(text) for t in pair if t]
+                if (any(t in problem.message for t in targets) or any(q in text for q in quoted)
+                        or ("attachment" in problem.message and _ATTACHMENT.search(text))):
                     where = (section.block.path, section.block.body_line + offset)
-        located.append(Problem(where[0], where[1], f"{job.output}: {problem.message}", problem.rule))
+        message = problem.message if where[0] == job.output else f"{job.output}: {problem.message}"
+        located.append(Problem(where[0], where[1], shorten_words(message), problem.rule))
     return located
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from . import files
 from .problems import BuildError, Problem
 
 
@@ -65,6 +64,11 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Located:
     result.line = node.start_mark.line + 1 + loader.line_offset
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a single value, not a list or a mapping", key_node.start_mark) from None
         if key in result:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark)
@@ -80,7 +84,17 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList
     return result
 
 
+def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    """A date or time; one that cannot exist (2027-02-30) is a YAML error on its line, not a crash."""
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a valid date ({exc})", node.start_mark) from None
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
@@ -105,36 +119,28 @@ def parse(text: str, path: str, first_line: int = 1, dates: bool = True) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + first_line) if mark else first_line
-        what = exc.problem or exc.context or "invalid YAML"
+        what = " ".join((exc.problem or exc.context or "invalid YAML").split())
         if "mapping values are not allowed" in what:     # e.g. `footer: Call: 01632`
             what += "; a value containing ': ' must be in quotes, e.g. key: \"Call: 01632\""
         raise BuildError([Problem(path, line, f"YAML: {what}", "yaml")]) from None
+    except yaml.reader.ReaderError as exc:     # a character YAML does not allow (NUL, other controls)
+        line = text.count("\n", 0, exc.position) + first_line
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise BuildError([Problem(path, line, f"YAML: character U+{code:04X} is not allowed", "yaml")]) from None
     except yaml.YAMLError as exc:
-        raise BuildError([Problem(path, first_line, f"YAML: {exc}", "yaml")]) from None
+        message = " ".join(str(exc).split())
+        raise BuildError([Problem(path, first_line, f"YAML: {message}", "yaml")]) from None
+    except RecursionError:
+        raise BuildError([Problem(path, first_line, "YAML: nested too deeply", "yaml")]) from None
     finally:
         loader.dispose()
 
 
-MAX_BYTES = 1_000_000     # 1 MB: no YAML file of the project comes near it
-
-
-def load(file: Path, shown_as: str, limit: int = MAX_BYTES, dates: bool = True) -> Any:
-    return parse(_read(file, shown_as, limit).decode("utf-8"), shown_as, dates=dates)
-
-
-def _read(file: Path, shown_as: str, limit: int) -> bytes:
-    """The file's bytes, refused before anything is read if it is not a regular file or is over `limit` bytes.
-    (Opened without blocking, so that a FIFO cannot hold the build; then checked on the open file itself.)"""
-    fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise BuildError([Problem(shown_as, 1, "YAML: not a regular file; refused unread", "yaml")])
-        data = handle.read(limit + 1) if info.st_size <= limit else b""
-        if info.st_size > limit or len(data) > limit:
-            raise BuildError([Problem(shown_as, 1, f"YAML: the file is over the limit of {limit:,} bytes; "
-                                                   f"refused unread", "yaml")])
-    return data
+def load(file: Path, shown_as: str, root: Path | None = None, limit: int = files.MAX_BYTES,
+         dates: bool = True) -> Any:
+    """Parse a YAML file read through `files.read_bytes`: a regular file (inside `root` when given) of at most
+    `limit` bytes, refused unread otherwise; a byte order mark and CRLF accepted."""
+    return parse(files.decode(files.read_bytes(file, shown_as, root, limit), shown_as), shown_as, dates=dates)
 
 
 def line_of(data: Any, loc: tuple, default: int) -> int:

@@ -57,8 +57,8 @@ BAD = {   # the file's text, the line the message names, and words the message m
     "a mapping": ("procedure:\n  what: laser\n", 1, "'procedure' must be text, not keys and values"),
     "not a mapping": ("- Alex\n", 1, "expected keys and values"),
     "alias bomb": (BILLION_LAUGHS, 2, "aliases (*name) are not allowed"),
-    "5 MB file": ("name: Alex\n" + "# padding\n" * 500_000, 1, "over the limit of 64,000 bytes"),
-    "not UTF-8": ("name: Alex\nclinician: Dr \xe9\n".encode("latin-1"), 2, "not UTF-8 text"),
+    "5 MB file": ("name: Alex\n" + "# padding\n" * 500_000, 1, "over the limit of 64,000 bytes: not read"),
+    "not UTF-8": ("name: Alex\nclinician: Dr \xe9\n".encode("latin-1"), 2, "not UTF-8: byte 0xe9"),
 }
 
 
@@ -79,7 +79,7 @@ def test_a_bad_patient_file_is_a_usage_error_and_nothing_is_written(project: Pat
 
 @pytest.mark.parametrize("where, words", [("missing.yaml", "cannot read: No such file or directory"),
                                           ("folder", "cannot read: Is a directory"),
-                                          ("fifo", "not a regular file; refused unread")])
+                                          ("fifo", "a FIFO, not a file: not read")])
 def test_a_patient_file_that_cannot_be_read_is_a_usage_error(project: Path, where: str, words: str) -> None:
     (project / "folder").mkdir()
     os.mkfifo(project / "fifo")                    # reading it would wait for ever
@@ -219,10 +219,10 @@ def test_every_yaml_file_refuses_aliases_and_huge_files_before_expanding_them(pr
     with pytest.raises(BuildError, match="aliases"):
         yamlio.parse("&a [*a]\n", "self.yaml")                        # a node that holds itself
     catalogue = project / "content/catalogue.yaml"
-    catalogue.write_text(catalogue.read_text() + "#" * yamlio.MAX_BYTES + "\n")
-    with pytest.raises(BuildError, match="over the limit of 1,000,000 bytes"):
+    catalogue.write_text(catalogue.read_text() + "#" * yamlio.files.MAX_BYTES + "\n")
+    with pytest.raises(BuildError, match="over the limit of 262,144 bytes"):
         yamlio.load(catalogue, "content/catalogue.yaml")
     fifo = project / "fifo.yaml"
     os.mkfifo(fifo)                                                   # would block a reader for ever
-    with pytest.raises(BuildError, match="not a regular file"):
+    with pytest.raises(BuildError, match="a FIFO, not a file"):
         yamlio.load(fifo, "fifo.yaml")

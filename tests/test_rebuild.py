@@ -21,7 +21,7 @@ from conftest import ROOT, TODAY
 from handouts import builder
 from handouts.deliver import deliver
 from handouts.plan import Selection
-from handouts.publish import Manifest, sha256, write_atomic
+from handouts.publish import sha256, write_atomic
 from handouts.watch import watch
 
 UK_SCREEN = Selection(clinic="fennick-street-uk", variant="screen")
