@@ -78,7 +78,7 @@ def test_a_bad_patient_file_is_a_usage_error_and_nothing_is_written(project: Pat
 
 
 @pytest.mark.parametrize("where, words", [("missing.yaml", "cannot read: No such file or directory"),
-                                          ("folder", "cannot read: Is a directory"),
+                                          ("folder", "a directory, not a file: not read"),
                                           ("fifo", "a FIFO, not a file: not read")])
 def test_a_patient_file_that_cannot_be_read_is_a_usage_error(project: Path, where: str, words: str) -> None:
     (project / "folder").mkdir()
