@@ -18,7 +18,7 @@ from typing import Callable
 
 from importlib.metadata import version
 
-from . import __version__, checks, code_digest, content, pool
+from . import __version__, checks, code_digest, content, fonts, pool
 from .models import Variant
 from .plan import Job, Patient, Plan, Selection, plan
 from .problems import BuildError, Problem
@@ -65,7 +65,10 @@ class Digests:
     def __init__(self, root: Path):
         self.root = root
         self.versions = {"version:handouts": __version__, "code:handouts": code_digest(),
-                         "version:weasyprint": version("weasyprint")}
+                         "version:weasyprint": version("weasyprint"),
+                         # The fallback fonts by package and version: hashing their bytes (40 MB of CJK)
+                         # would slow every run. The clinic's own fonts are input files, hashed as usual.
+                         **fonts.fallback_versions()}
         self._files: dict[Path, tuple[str, str]] = {}
 
     def file(self, path: Path) -> tuple[str, str]:

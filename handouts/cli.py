@@ -93,6 +93,13 @@ def _patient(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Patie
     unknown = set(fields) - set(Patient.__dataclass_fields__)
     if unknown:
         parser.error(f"--patient {args.patient}: unknown keys {', '.join(sorted(unknown))}")
+    # A character no bundled font has would print as a box: an error naming the field and the character.
+    from . import fonts
+    lines = getattr(data, "lines", {})
+    problems = [Problem(str(args.patient), lines.get(key, 1), f"{key}: {message}", "fonts")
+                for key, value in fields.items() if value for message in fonts.problems_in(value)]
+    if problems:
+        raise BuildError(problems)
     return Patient(**fields)
 
 
@@ -173,9 +180,16 @@ def _summary(outcome: builder.Outcome) -> str:
 
 def _build(args: argparse.Namespace, parser: argparse.ArgumentParser, selection: Selection, today: dt.date,
            output: Path, bar: bool) -> int:
+    from .problems import BuildError
+    try:
+        patient = _patient(args, parser)
+    except BuildError as exc:
+        for problem in exc.problems:
+            print(problem.format(), file=sys.stderr)
+        return EXIT_PROBLEMS
     progress = _Progress(bar)
     try:
-        outcome = builder.build(args.root, output, selection, today, args.strict, _patient(args, parser),
+        outcome = builder.build(args.root, output, selection, today, args.strict, patient,
                                 jobs=args.jobs, progress=progress)
     finally:
         progress.close()
