@@ -8,9 +8,11 @@ lack can never come from a system font. `uncovered()` finds such characters befo
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 import unicodedata
 from dataclasses import dataclass
@@ -95,8 +97,8 @@ def fonts_conf() -> str:
         "<fontconfig>",
         *(f"  <dir>{escape(d)}</dir>" for d in dirs),
         "  <selectfont>",
-        "    <rejectfont>" + "".join(f"<glob>{escape(str(Path(f).parent))}/*</glob>"
-                                    for fb in debian for f in fb.files) + "</rejectfont>",
+        "    <rejectfont>" + "".join(f"<glob>{escape(d)}/*</glob>" for d in sorted(
+            {str(Path(f).parent) for fb in debian for f in fb.files})) + "</rejectfont>",
         "    <acceptfont>" + "".join(f"<glob>{escape(f)}</glob>" for fb in debian for f in fb.files) + "</acceptfont>",
         "  </selectfont>",
         *(f'  <alias binding="same"><family>{name}</family><prefer>{generic}</prefer></alias>'
@@ -107,32 +109,31 @@ def fonts_conf() -> str:
     ])
 
 
-def _cache_folder() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "handouts"
-
-
 def use_bundled_fonts_only() -> Path:
     """Point fontconfig at the bundled fonts alone (FONTCONFIG_FILE); call before WeasyPrint is imported.
 
-    The configuration is written once per set of fonts into the user's cache folder (or the temporary folder when
-    that cannot be written), named by its digest, with fontconfig's own cache beside it.
+    The configuration is written once per set of fonts into the user's cache folder, named by its digest, with
+    fontconfig's own cache beside it; where that cannot be written, into a private temporary folder that is
+    removed when the process ends.
     """
     text = fonts_conf()
     name = f"fonts-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
-    for base in (_cache_folder(), Path(tempfile.gettempdir()) / f"handouts-{os.getuid()}"):
-        conf = base / f"{name}.conf"
-        try:
-            if not conf.is_file():
-                base.mkdir(parents=True, exist_ok=True)
-                temporary = base / f".{name}.{os.getpid()}.tmp"
-                temporary.write_text(text.replace("{cache}", escape(str(base / name))), encoding="utf-8")
-                os.replace(temporary, conf)
-        except OSError:
-            continue
-        os.environ["FONTCONFIG_FILE"] = str(conf)
-        return conf
-    raise OSError("cannot write a fontconfig configuration for the bundled fonts")
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "handouts"
+    conf = folder / f"{name}.conf"
+    try:
+        if not conf.is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            temporary = folder / f".{name}.{os.getpid()}.tmp"
+            temporary.write_text(text.replace("{cache}", escape(str(folder / name))), encoding="utf-8")
+            os.replace(temporary, conf)
+    except OSError:
+        folder = Path(tempfile.mkdtemp(prefix="handouts-fonts-"))
+        owner = os.getpid()
+        atexit.register(lambda: os.getpid() == owner and shutil.rmtree(folder, ignore_errors=True))
+        conf = folder / "fonts.conf"
+        conf.write_text(text.replace("{cache}", escape(str(folder / "cache"))), encoding="utf-8")
+    os.environ["FONTCONFIG_FILE"] = str(conf)
+    return conf
 
 
 # --- which characters the bundled fonts cover --------------------------------------------------------------
