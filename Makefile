@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 # Pango renders the text; HarfBuzz's subsetter keeps embedded fonts byte-stable; poppler-utils (pdffonts,
 # pdfinfo, pdftoppm) and qpdf let the tests check PDFs independently.
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 poppler-utils qpdf
+# Fallback fonts PyPI has no package for (handouts/fonts.py FALLBACKS reads them from the paths these install),
+# pinned like the Python ones: Lohit Gurmukhi, and Noto Sans CJK for Chinese. Both SIL OFL 1.1.
+FONT_PACKAGES := fonts-lohit-guru=2.91.2-3 fonts-noto-cjk=1:20220127+repack1-1
 
 .PHONY: setup build check test clean system
 
@@ -13,6 +16,10 @@ setup: system $(VENV)/.installed
 system:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	for p in $(FONT_PACKAGES); do \
+	  [ "$$(dpkg-query -W -f='$${Status} $${Version}' $${p%%=*} 2>/dev/null)" = "install ok installed $${p#*=}" ] \
+	    || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

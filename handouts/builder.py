@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 
 from importlib.metadata import version
 
-from . import __version__, checks, code_digest, content, pool
+from . import __version__, checks, code_digest, content, fonts, pool
 from .models import Patient, Variant
 from .plan import Job, Plan, Selection, plan, unlisted_reason
 from .problems import BuildError, Problem, relpath
@@ -69,7 +69,10 @@ class Digests:
     def __init__(self, root: Path):
         self.root = root
         self.versions = {"version:handouts": __version__, "code:handouts": code_digest(),
-                         "version:weasyprint": version("weasyprint"), "version:nh3": version("nh3")}
+                         "version:weasyprint": version("weasyprint"), "version:nh3": version("nh3"),
+                         # The fallback fonts by package and version: hashing their bytes (40 MB of CJK)
+                         # would slow every run. The clinic's own fonts are input files, hashed as usual.
+                         **fonts.fallback_versions()}
         self._files: dict[Path, tuple[str, str]] = {}
 
     def file(self, path: Path) -> tuple[str, str]:

@@ -262,6 +262,10 @@ class _Loader:
                     self.problems.append(Problem(self.show(file), yamlio.line_of(data, ("fonts", key), 1),
                                                  f"clinic: font family {family!r} is not bundled (bundled: "
                                                  f"{', '.join(sorted(fonts.installed()))})", "schema"))
+            for loc, text in _printed_text(clinic):
+                self.problems += [Problem(self.show(file), yamlio.line_of(data, loc, 1),
+                                          f"clinic: {'.'.join(k for k in loc if isinstance(k, str))}: {message}",
+                                          "fonts") for message in fonts.problems_in(text)]
             profile = profiles.get(clinic.print.profile)
             if profile is None:
                 self.problems.append(Problem(self.show(file), yamlio.line_of(data, ("print", "profile"), 1),
@@ -276,6 +280,12 @@ class _Loader:
         if not clinics and not self.problems:
             self.problems.append(Problem(self.show(self.content / "clinics"), 1, "no clinic is configured", "catalogue"))
         return clinics
+
+
+def _printed_text(clinic: Clinic) -> list[tuple[tuple, str]]:
+    """The clinic's words that its documents print, by location in clinic.yaml."""
+    return [(("name",), clinic.name), (("footer",), clinic.footer), (("contact", "phone"), clinic.contact.phone),
+            *((("contact", "address", i), line) for i, line in enumerate(clinic.contact.address))]
 
 
 def load(root: Path) -> Library:

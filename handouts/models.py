@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, StringConstraints,
                       ValidationError, ValidationInfo, field_validator, model_validator)
 
-from . import yamlio
+from . import fonts, yamlio
 from .problems import Problem
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
@@ -312,7 +312,7 @@ def validate_patient(data: Any, path: str, today: dt.date) -> tuple[Patient | No
     if not data:
         return None, [Problem(path, line, f"no details are given: give at least one of {keys}", "patient")]
     try:
-        return Patient.model_validate(data, context={"today": today}), []
+        patient = Patient.model_validate(data, context={"today": today})
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -324,3 +324,8 @@ def validate_patient(data: Any, path: str, today: dt.date) -> tuple[Patient | No
                 message = f"'{key}' {error['msg'].removeprefix('Value error, ')}"
             problems.append(Problem(path, yamlio.line_of(data, error["loc"], line), message, "patient"))
         return None, problems
+    # A character no bundled font has would print as a box, or from a font the PDF must not name.
+    uncovered = [Problem(path, yamlio.line_of(data, (key,), line), f"'{key}': {message}", "patient")
+                 for key, value in patient.model_dump().items() if isinstance(value, str)
+                 for message in fonts.problems_in(value)]
+    return (None, uncovered) if uncovered else (patient, [])

@@ -14,13 +14,17 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import unquote, urlsplit
 
-import pydyf
-import weasyprint
-from weasyprint.html import element_has_link_type
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, URLFetcherResponse
-
 from . import fonts
+
+# Before WeasyPrint (and with it fontconfig) is loaded: fontconfig sees the bundled fonts and nothing else.
+fonts.use_bundled_fonts_only()
+
+import pydyf  # noqa: E402
+import weasyprint  # noqa: E402
+from weasyprint.html import element_has_link_type  # noqa: E402
+from weasyprint.text.fonts import FontConfiguration  # noqa: E402
+from weasyprint.urls import URLFetcher, URLFetcherResponse  # noqa: E402
+
 from .printjob import PrintJob
 from .problems import BuildError, Problem
 

@@ -62,6 +62,7 @@ class Expectation:
     bleed: float = 0.0           # bleed in points on each side
     min_ppi: float = 300.0       # print images
     min_body_pt: float = 0.0     # large-print: the most common text size must be at least this
+    fonts: frozenset[str] | None = None   # the font names a PDF may use, without subset prefix (None: any)
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -767,6 +768,37 @@ def _embedded(font: Dictionary) -> bool:
         key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
 
 
+# A font's name in a PDF: a subset prefix, then its PostScript name, or (WeasyPrint) its family and style words.
+_SUBSET = re.compile(r"^[A-Z]{6}\+")
+_STYLE_WORDS = frozenset(
+    "Thin Ultra Extra Semi Demi Light Book Regular Normal Medium Bold Heavy Black Italic Oblique Small All Petite "
+    "Caps Unicase Title Condensed Expanded".split())
+
+
+def _fonts_bundled(context: _Context) -> Iterator[Issue]:
+    """Every font is one of the expected (bundled) fonts: a name that is not means a font came from elsewhere."""
+    allowed = context.expect.fonts
+    if allowed is None:
+        return
+    for number, page in context.pages():
+        for font in _font_dicts(_page_resources(page), set()):
+            if font.get("/Subtype") == "/Type3":
+                continue            # drawn by the PDF itself
+            if font.get("/Subtype") == "/Type0":
+                descendants = font.get("/DescendantFonts")
+                font = descendants[0] if isinstance(descendants, Array) and len(descendants) else font
+            name = _SUBSET.sub("", str(font.get("/BaseFont", "")).lstrip("/"))
+            if not _allowed_font(name, allowed):
+                yield number, "fonts-bundled", f"font {name or '(unnamed)'} is not one of the bundled fonts"
+
+
+def _allowed_font(name: str, allowed: frozenset[str]) -> bool:
+    if name in allowed:
+        return True
+    parts = name.split("-")
+    return any("-".join(parts[:i]) in allowed and _STYLE_WORDS.issuperset(parts[i:]) for i in range(1, len(parts)))
+
+
 # --- print ----------------------------------------------------------------------------------------------------
 
 
@@ -959,7 +991,7 @@ def _body_size(context: _Context) -> Iterator[Issue]:
                                   f"large print needs at least {context.expect.min_body_pt:g} pt")
 
 
-COMMON: tuple[Check, ...] = (_page_limit, _encryption, _active_content, _structure, _fonts)
+COMMON: tuple[Check, ...] = (_page_limit, _encryption, _active_content, _structure, _fonts, _fonts_bundled)
 PRINT: tuple[Check, ...] = (_output_intent, _boxes, _colour, _images)
 ACCESSIBLE: tuple[Check, ...] = (_tagged, _language, _title, _alt_text, _crop_marks)
 

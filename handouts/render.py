@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,18 @@ def unbroken(value: str) -> str:
     return re.sub(r"(?<=[\d)]) (?=\d)| (?=·)", "\u00a0", str(value))
 
 
+def direction(value: str | None) -> str:
+    """"rtl" when the first letter with a strong direction is right-to-left (Arabic, Urdu, Hebrew), else "ltr":
+    what HTML's dir="auto" would decide, which WeasyPrint does not implement."""
+    for char in str(value or ""):
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            return "rtl"
+        if kind == "L":
+            return "ltr"
+    return "ltr"
+
+
 def css_string(value: str) -> Markup:
     """A value quoted for use as a CSS string inside a <style> element. Each escape ends with a space, which CSS
     takes as part of the escape: without it, a space that follows the escaped character would be lost."""
@@ -108,6 +121,7 @@ class Renderer:
         self.env.filters["css_string"] = css_string
         self.env.filters["unbroken"] = unbroken
         self.env.filters["fill"] = fill
+        self.env.filters["direction"] = direction
         self.md = markdown_ext.make_markdown(root / "content")
         self._blocks: dict[tuple[str, Path], str] = {}     # a block's HTML, converted once per process
 

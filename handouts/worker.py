@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from . import pool, preflight
+from . import fonts, pool, preflight
 from .content import Library
 from .models import BLEED_PT, PAPER_PT, Patient
 from .plan import Job
@@ -76,7 +76,8 @@ def expectation(library: Library, job: Job) -> preflight.Expectation:
     clinic = job.clinic.clinic
     variant = library.variants[job.variant]
     bleed = BLEED_PT[clinic.print.bleed] if variant.colour == "cmyk" else 0.0
-    return preflight.Expectation(job.variant, PAPER_PT[clinic.paper], bleed=bleed, min_body_pt=variant.min_body_pt)
+    return preflight.Expectation(job.variant, PAPER_PT[clinic.paper], bleed=bleed, min_body_pt=variant.min_body_pt,
+                                 fonts=fonts.allowed_names())
 
 
 def finding_problem(finding: preflight.Finding) -> Problem:
