@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -21,7 +23,7 @@ from typing import Callable, Iterator
 PRELOAD = ["handouts.worker", "handouts.pdf"]
 GRACE_S = 3.0            # how long a worker or the fork server is given to end before it is killed
 
-_executors: set[ProcessPoolExecutor] = set()      # the pools running now
+_executors: dict[ProcessPoolExecutor, str] = {}      # the pools running now, and their workers' temporary folder
 
 
 def context() -> multiprocessing.context.BaseContext:
@@ -46,20 +48,27 @@ def start() -> None:
 @contextmanager
 def executor(workers: int, initializer: Callable, initargs: tuple) -> Iterator[ProcessPoolExecutor]:
     """A pool of `workers` processes from the fork server. Left normally, it waits for its work; left by an
-    exception (an interrupt, or the consumer of a generator going away), its workers are ended at once."""
+    exception (an interrupt, or the consumer of a generator going away), its workers are ended at once. Either
+    way the temporary files of its workers go with it (WeasyPrint's font folders, which a worker leaves behind
+    since it ends by os._exit or a signal, never by its own cleanup)."""
     start()
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context(), initializer=initializer,
-                               initargs=initargs)
-    _executors.add(pool)
+    scratch = tempfile.mkdtemp(prefix="handouts-workers-")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context(), initializer=_start_worker,
+                               initargs=(scratch, initializer, initargs))
+    _executors[pool] = scratch
     try:
         yield pool
     except BaseException:
         _end(pool)
         raise
-    else:
-        pool.shutdown(wait=True)
-    finally:
-        _executors.discard(pool)
+    pool.shutdown(wait=True)
+    _executors.pop(pool, None)
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _start_worker(scratch: str, initializer: Callable, initargs: tuple) -> None:
+    tempfile.tempdir = scratch
+    initializer(*initargs)
 
 
 @contextmanager
@@ -76,7 +85,6 @@ def stop() -> None:
     """End every worker and the fork server, each within a bounded time. Safe to call more than once."""
     for pool in list(_executors):
         _end(pool)
-        _executors.discard(pool)
     _end_fork_server()
 
 
@@ -93,13 +101,17 @@ def _end(pool: ProcessPoolExecutor) -> None:
         if process.is_alive():
             process.kill()
             process.join(1.0)
+    scratch = _executors.pop(pool, None)
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _end_fork_server() -> None:
     """The fork server leaves its loop when its "alive" pipe reaches end of file, that is once this process has
-    closed its end and no worker holds one (checked: it exits within milliseconds). multiprocessing has no public
-    way to stop it; its state is private (`forkserver._forkserver`, the one server of this process), so it is
-    read here only, and reset so that a later pool starts a new server."""
+    closed its end and no worker holds one (checked: it leaves at once; its exit, tearing down the printing stack
+    it imported, takes about a second). multiprocessing has no public way to stop it; its state is private
+    (`forkserver._forkserver`, the one server of this process), so it is touched here only, and reset so that a
+    later pool starts a new server. Its socket file is in multiprocessing's temporary folder, removed at exit."""
     server = forkserver._forkserver
     pid, alive = server._forkserver_pid, server._forkserver_alive_fd
     if pid is None:
