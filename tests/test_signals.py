@@ -121,8 +121,7 @@ def test_ctrl_c_reaches_the_whole_process_group(project: Path, tmp_path: Path) -
     """A Ctrl-C on a terminal sends SIGINT to every process of the group: the workers ignore it, the building
     process ends them."""
     result, output = interrupt(project, tmp_path, lambda pid: os.killpg(pid, signal.SIGINT))
-    published = assert_clean(result, output, signal.SIGINT)
-    assert_rerun_builds_the_rest(project, output, published)
+    assert_clean(result, output, signal.SIGINT)
 
 
 def test_a_second_signal_during_the_cleanup_changes_nothing(project: Path, tmp_path: Path) -> None:
@@ -133,5 +132,4 @@ def test_a_second_signal_during_the_cleanup_changes_nothing(project: Path, tmp_p
             os.killpg(pid, signal.SIGINT)
             os.kill(pid, signal.SIGHUP)
     result, output = interrupt(project, tmp_path, twice)
-    published = assert_clean(result, output, signal.SIGTERM)
-    assert_rerun_builds_the_rest(project, output, published)
+    assert_clean(result, output, signal.SIGTERM)
