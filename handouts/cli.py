@@ -1,7 +1,8 @@
 """Command line: `python build.py [build|check|preflight|deliver|watch] [options]`.
 
 Exit codes: 0 success; 1 problems were found (printed as path:line: message); 2 usage error; 3 another run
-holds the output folder's lock.
+holds the output folder's lock; 128 + the signal's number when SIGINT (130), SIGTERM (143) or SIGHUP (129)
+stopped the command (workers ended, no temporary file left, the manifest agreeing with the files).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from . import builder
+from . import builder, interrupt, pool
 from .models import Patient
 from .plan import Selection
 from .problems import BuildError, Problem
@@ -143,8 +144,10 @@ class _Progress:
     def __init__(self, bar: bool):
         self.bar = None
         self.use_bar = bar
+        self.published = 0
 
     def __call__(self, event: str, path: str) -> None:
+        self.published += event in ("added", "changed")
         if self.use_bar and event in ("added", "changed", "failed"):
             if self.bar is None:
                 from tqdm import tqdm
@@ -170,6 +173,10 @@ def _build(args: argparse.Namespace, parser: argparse.ArgumentParser, selection:
     try:
         outcome = builder.build(args.root, output, selection, today, args.strict, jobs=args.jobs,
                                 progress=progress)
+    except interrupt.Interrupted as exc:
+        done = "1 document was" if progress.published == 1 else f"{progress.published} documents were"
+        exc.note = f"{done} published, the rest will be built by the next run"
+        raise
     finally:
         progress.close()
     if args.format == "json":
@@ -219,10 +226,7 @@ def _watch(args: argparse.Namespace, parser: argparse.ArgumentParser, selection:
             print(problem.format(), file=sys.stderr, flush=True)
         LOGGER.info("%s", _summary(outcome))
 
-    try:
-        watch(args.root, rebuild)
-    except KeyboardInterrupt:
-        pass
+    watch(args.root, rebuild)       # until a signal (Ctrl-C) stops it
     return EXIT_OK
 
 
@@ -373,10 +377,24 @@ def _no_traceback(run: Callable[[list[str] | None], int]) -> Callable[[list[str]
     return main
 
 
+AFTER_INTERRUPT = {"check": "nothing was written", "preflight": "the preflight did not finish",
+                   "deliver": "nothing new was delivered", "watch": "stopped watching",
+                   "build": "the next run builds what is out of date"}
+
+
 @_no_traceback
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    try:
+        with interrupt.raised():
+            return _run(args, parser)
+    except interrupt.Interrupted as exc:
+        print(f"build.py: interrupted by {exc.name}; {exc.note or AFTER_INTERRUPT[args.command]}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     bar = _configure_logging(args.quiet)
     args.root = args.root.resolve()
     selection = _validate_selection(args, parser)
@@ -394,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         return _preflight(args, parser, output)
     from filelock import FileLock, Timeout
     try:
-        with FileLock(output / ".lock", timeout=args.wait):
+        with FileLock(output / ".lock", timeout=args.wait), pool.ended_on_error():
             if args.command == "deliver":
                 return _deliver(args, output, today)
             if args.command == "watch":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 import resource
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -168,8 +168,7 @@ def run_all(library: Library, tasks: list[tuple[Job, str]], patient: Patient, jo
     for job, task in ready:
         if isinstance(task, BuildError):
             yield Result(job, None, 0, tuple(task.problems), 0.0)
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=pool.context(), initializer=_init,
-                             initargs=(library.root, _families(library))) as executor:
+    with pool.executor(min(jobs, len(tasks)), _init, (library.root, _families(library))) as executor:
         submitted = {executor.submit(_run, task): job for job, task in ready if isinstance(task, Task)}
         for future in as_completed(submitted):
             yield _result(submitted[future], future.result())

@@ -1,0 +1,135 @@
+"""A build stopped part-way by SIGTERM, SIGINT or SIGHUP: exit 128 + the signal, one line and no traceback, no
+process of the build left (workers, fork server, resource tracker), no temporary file, a manifest that agrees
+with the files, the lock released, and a rerun that builds the rest."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+SELECTION = ["--clinic", "fennick-street-uk", "--kind", "leaflet", "--variant", "screen"]    # five documents
+DOCUMENTS = 5
+MESSAGE = re.compile(r"build\.py: interrupted by (SIG[A-Z]+); (\d+) documents? (?:was|were) published, "
+                     r"the rest will be built by the next run")
+
+
+def command(project: Path) -> list[str]:
+    return [sys.executable, str(ROOT / "build.py"), "--root", str(project), "--today", "2026-11-24", "--jobs", "2",
+            *SELECTION]
+
+
+def manifest(output: Path) -> list[dict]:
+    try:
+        return json.loads((output / "manifest.json").read_text())["documents"]
+    except (OSError, ValueError):
+        return []
+
+
+def session(sid: int) -> list[str]:
+    """Every process of a session (zombies too), as 'pid state command'."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()          # state, ppid, pgrp, session, ...
+        if fields[3] == str(sid):
+            found.append(f"{pid} {fields[0]} {cmdline}")
+    return found
+
+
+def interrupt(project: Path, tmp_path: Path, send) -> tuple[subprocess.CompletedProcess, Path]:
+    """Start a build in its own session, wait for its first published PDF, call send(pid), wait for the end.
+    Standard output and error go to files: a process left behind holding a pipe would hang the test."""
+    output, scratch = project / "output", tmp_path / "tmpdir"
+    scratch.mkdir()
+    err_file = tmp_path / "stderr.txt"
+    with open(err_file, "w") as err:
+        build = subprocess.Popen(command(project), stdout=subprocess.DEVNULL, stderr=err, cwd=project,
+                                 start_new_session=True, env={**os.environ, "TMPDIR": str(scratch)})
+    try:
+        deadline = time.monotonic() + 120
+        while not manifest(output) and build.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert build.poll() is None, "the build ended before it could be interrupted"
+        assert manifest(output), "no PDF was published within two minutes"
+        send(build.pid)
+        build.wait(timeout=30)
+        deadline = time.monotonic() + 5         # the resource tracker leaves when the building process has
+        while session(build.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert session(build.pid) == []
+        with pytest.raises(ProcessLookupError):
+            os.killpg(build.pid, 0)
+    finally:
+        if build.poll() is None or session(build.pid):
+            os.killpg(build.pid, signal.SIGKILL)
+            build.wait()
+    assert list(scratch.iterdir()) == []       # multiprocessing's own temporary folder (the fork server's socket)
+    return subprocess.CompletedProcess(build.args, build.returncode, "", err_file.read_text()), output
+
+
+def assert_clean(result: subprocess.CompletedProcess, output: Path, signum: int) -> int:
+    """Everything a stopped build must leave; returns how many documents were in the manifest."""
+    assert result.returncode == 128 + signum, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if "interrupted" in line]
+    assert len(lines) == 1 and result.stderr.splitlines()[-1] == lines[0], result.stderr
+    found = MESSAGE.fullmatch(lines[0])
+    assert found and found[1] == signal.Signals(signum).name, lines[0]
+    assert not list(output.rglob(".*.tmp"))
+    entries = manifest(output)
+    for entry in entries:
+        assert hashlib.sha256((output / entry["path"]).read_bytes()).hexdigest() == entry["sha256"], entry["path"]
+    # A document is counted once its entry is written; the signal may fall between the two.
+    assert len(entries) - 1 <= int(found[2]) <= len(entries) < DOCUMENTS
+    return len(entries)
+
+
+def assert_rerun_builds_the_rest(project: Path, output: Path, published: int) -> None:
+    rerun = subprocess.run(command(project), capture_output=True, text=True, cwd=project, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr        # the lock was released (else exit 3)
+    assert f"{DOCUMENTS - published} added, 0 changed, 0 removed, {published} unchanged, 0 failed" in rerun.stderr
+    entries = manifest(output)
+    assert len(entries) == DOCUMENTS
+    for entry in entries:
+        assert hashlib.sha256((output / entry["path"]).read_bytes()).hexdigest() == entry["sha256"], entry["path"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_signal_to_the_build_stops_it_cleanly(project: Path, tmp_path: Path, signum: signal.Signals) -> None:
+    result, output = interrupt(project, tmp_path, lambda pid: os.kill(pid, signum))
+    published = assert_clean(result, output, signum)
+    assert_rerun_builds_the_rest(project, output, published)
+
+
+def test_ctrl_c_reaches_the_whole_process_group(project: Path, tmp_path: Path) -> None:
+    """A Ctrl-C on a terminal sends SIGINT to every process of the group: the workers ignore it, the building
+    process ends them."""
+    result, output = interrupt(project, tmp_path, lambda pid: os.killpg(pid, signal.SIGINT))
+    assert_clean(result, output, signal.SIGINT)
+
+
+def test_a_second_signal_during_the_cleanup_changes_nothing(project: Path, tmp_path: Path) -> None:
+    def twice(pid: int) -> None:
+        os.kill(pid, signal.SIGTERM)
+        time.sleep(0.2)                      # ending the workers and the fork server takes about a second
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGINT)
+            os.kill(pid, signal.SIGHUP)
+    result, output = interrupt(project, tmp_path, twice)
+    assert_clean(result, output, signal.SIGTERM)
