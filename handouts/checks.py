@@ -237,9 +237,12 @@ class Checker:
         found = []
         for href in parsed.links:
             parts = urlsplit(href)
-            good = (parts.scheme in ("http", "https") and "." in parts.netloc) or (
+            good = (parts.scheme == "https" and "." in parts.netloc) or (
                 parts.scheme in ("mailto", "tel") and parts.path)
-            if not good:
+            if parts.scheme == "http" and "." in parts.netloc:
+                found.append(Problem(block.path, self._line_of(block, href), f"link '{shorten(href)}' must use "
+                                     "https: a PDF may link to no other web address (preflight refuses it)", "link"))
+            elif not good:
                 found.append(Problem(block.path, self._line_of(block, href), f"link '{shorten(href)}' is not a well-formed "
                                      "web, mailto: or tel: address", "link"))
         for src, alt in parsed.images:

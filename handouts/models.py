@@ -12,7 +12,7 @@ import unicodedata
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, StringConstraints,
-                      ValidationError, ValidationInfo, field_validator, model_validator)
+                      UrlConstraints, ValidationError, ValidationInfo, field_validator, model_validator)
 
 from . import fonts, yamlio
 from .problems import Problem
@@ -41,9 +41,13 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# A web address a PDF links to: https only, as the print shop's preflight (and ours) refuses any other link.
+HttpsUrl = Annotated[HttpUrl, UrlConstraints(allowed_schemes=["https"])]
+
+
 class Source(Model):
     title: Text
-    url: HttpUrl
+    url: HttpsUrl
     publisher: Text | None = None
 
 

@@ -134,6 +134,19 @@ def test_malformed_links_are_errors(project: Path) -> None:
                      "address"]
 
 
+def test_links_and_sources_must_use_https(project: Path) -> None:
+    """A PDF may link to https addresses only (preflight fails any other): the content says so at its line."""
+    body = PLAIN + "\nSee [the NHS](http://www.nhs.uk/conditions/acne/).\n"
+    assert problems_for(project, body=body) == [
+        f"{FOLDER}/extra.md:16: link: link 'http://www.nhs.uk/conditions/acne/' must use https: a PDF may link to "
+        "no other web address (preflight refuses it)"]
+    front = VALID_FRONT.replace("url: https://www.nhs.uk/conditions/acne/", "url: http://www.nhs.uk/conditions/acne/")
+    write_block(project / FOLDER, "extra.md", front.replace("test-block", "x"))
+    found = [p.format() for p in content.load(project).problems if p.path == f"{FOLDER}/extra.md"]
+    assert len(found) == 1 and found[0].startswith(f"{FOLDER}/extra.md:12: schema: front matter: 'sources.0.url': "
+                                                   "URL scheme should be 'https'"), found
+
+
 def test_image_without_alt_text_is_an_error(project: Path) -> None:
     (project / FOLDER / "diagram.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
     assert problems_for(project, body=PLAIN + "\n![Where the cells go](diagram.svg)\n") == []
