@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from . import code_digest, contrast, markdown_ext, yamlio
+from . import code_digest, contrast, fonts, markdown_ext, yamlio
 from .content import Block, Library
 from .models import Model, Text, validate
 from .problems import BuildError, Problem, relpath, shorten
@@ -160,6 +160,7 @@ class Checker:
         self.memo: dict[str, list] = {}       # what this run found, by memo key
         self._salt = "\n".join([code_digest(),
                                 *(f"{name} {version(name)}" for name in ("markdown", "nh3", "pyphen")),
+                                *(f"{name} {value}" for name, value in fonts.fallback_versions().items()),
                                 *(hashlib.sha256(Path(file).read_bytes()).hexdigest() for file in policy.files)])
 
     def block(self, block: Block, memo: dict[str, list] | None = None) -> list[Problem]:
@@ -172,7 +173,7 @@ class Checker:
             parsed = _parse(fragment)
             result = score(parsed.units)
             problems = (self.raw_html(block, removed) + self.readability(block, result) + self.phrases(block)
-                        + self.sources(block) + self.links(block, parsed) + self.headings(block))
+                        + self.sources(block) + self.links(block, parsed) + self.headings(block) + self.glyphs(block))
             found = [[result.words, result.sentences, result.syllables], [p.as_dict() for p in problems]]
         self.memo[key] = found
         self.scores[block.path] = Score(*found[0])
@@ -252,6 +253,13 @@ class Checker:
                                      "text: "
                                      "write ![what it shows](file)", "image-alt"))
         return found
+
+    def glyphs(self, block: Block) -> list[Problem]:
+        """A character no bundled font has would print as a box (fontconfig sees no other font): say where."""
+        lines = [(block.line_of("title"), block.meta.title)] + [
+            (block.body_line + offset, line) for offset, line in enumerate(block.body.splitlines())]
+        return [Problem(block.path, number, f"{message}: it would print as a box", "fonts")
+                for number, text in lines for message in fonts.problems_in(text)]
 
     def headings(self, block: Block) -> list[Problem]:
         found = []

@@ -147,6 +147,14 @@ def test_links_and_sources_must_use_https(project: Path) -> None:
                                                    "URL scheme should be 'https'"), found
 
 
+def test_a_character_no_bundled_font_has_is_an_error_at_its_line(project: Path) -> None:
+    body = PLAIN + "\nAsk about \u1200 and \u0531.\n"
+    assert problems_for(project, body=body) == [
+        f"{FOLDER}/extra.md:16: fonts: U+1200 ETHIOPIC SYLLABLE HA is not in any bundled font: it would print as a box",
+        f"{FOLDER}/extra.md:16: fonts: U+0531 ARMENIAN CAPITAL LETTER AYB is not in any bundled font: it would print "
+        "as a box"]
+
+
 def test_image_without_alt_text_is_an_error(project: Path) -> None:
     (project / FOLDER / "diagram.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
     assert problems_for(project, body=PLAIN + "\n![Where the cells go](diagram.svg)\n") == []

@@ -104,12 +104,15 @@ def test_a_clinic_name_no_bundled_font_has_fails_its_documents(project: Path) ->
 
 
 def test_content_only_a_system_font_has_fails_the_document_in_the_workers(project: Path) -> None:
-    """Text outside the checked fields (here a block) with a letter that a system font has and no bundled font:
-    the fork-server workers see no system font, so WeasyPrint draws .notdef, and that fails the document. Two
-    documents with two jobs, so that they are printed by workers forked from the fork server."""
+    """Text outside the checked fields and blocks (here a label of strings.yaml) with a letter that a system font
+    has and no bundled font: the fork-server workers see no system font, so WeasyPrint draws .notdef, and that
+    fails the document. Two documents with two jobs, so that they are printed by workers forked from the fork
+    server."""
     char = _system_font_and_character()[1]
-    block = project / "content/en/acne-scars/alternatives.md"
-    block.write_text(block.read_text(encoding="utf-8").rstrip("\n") + f"\n\nAsk about {char}.\n", encoding="utf-8")
+    strings = project / "content/en/strings.yaml"
+    strings.write_text(strings.read_text(encoding="utf-8").replace(
+        "sources_heading: Where this information comes from", f"sources_heading: Where this comes from {char}"),
+        encoding="utf-8")
     result = subprocess.run([sys.executable, str(ROOT / "build.py"), "--root", str(project), "--today", "2026-11-24",
                              *ALL_UK_ACNE, "--jobs", "2"], capture_output=True, text=True, cwd=project,
                             env=_clean_env())
