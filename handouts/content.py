@@ -244,6 +244,10 @@ class _Loader:
     def clinics(self, profiles: dict[str, Profile]) -> dict[str, ClinicConfig]:
         clinics: dict[str, ClinicConfig] = {}
         for file in sorted((self.content / "clinics").glob("*/clinic.yaml")):
+            if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", file.parent.name):    # it names the clinic's PDFs
+                self.problems.append(Problem(self.show(file), 1, f"clinic: the folder name {file.parent.name!r} is "
+                                             "the clinic's id: lower-case letters, digits and hyphens only", "schema"))
+                continue
             clinic = self.model_file(Clinic, file, "clinic")
             if clinic is None:
                 self.broken_clinics[file.parent.name] = self.show(file)

@@ -295,3 +295,14 @@ def test_content_strings_are_filled_without_str_format() -> None:
         assert problem(bad, {"condition"}), bad
         with pytest.raises(ValueError):
             fill(bad, condition="x")
+
+
+def test_a_clinic_folder_whose_name_is_no_id_is_refused(project: Path) -> None:
+    """The folder's name is the clinic's id and the first part of its PDFs' paths: 'My Clinic' would make paths
+    the manifest cannot hold."""
+    import shutil
+    shutil.copytree(project / "content/clinics/fennick-street-uk", project / "content/clinics/My Clinic")
+    result = run(project, "check")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert ("content/clinics/My Clinic/clinic.yaml:1: schema: clinic: the folder name 'My Clinic' is the clinic's "
+            "id: lower-case letters, digits and hyphens only") in result.stderr.splitlines()
