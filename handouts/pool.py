@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import select
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -54,7 +56,7 @@ def executor(workers: int, initializer: Callable, initargs: tuple) -> Iterator[P
     start()
     scratch = tempfile.mkdtemp(prefix="handouts-workers-")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context(), initializer=_start_worker,
-                               initargs=(scratch, initializer, initargs))
+                               initargs=(os.getpid(), scratch, initializer, initargs))
     _executors[pool] = scratch
     try:
         yield pool
@@ -66,9 +68,27 @@ def executor(workers: int, initializer: Callable, initargs: tuple) -> Iterator[P
     shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _start_worker(scratch: str, initializer: Callable, initargs: tuple) -> None:
+def _start_worker(building: int, scratch: str, initializer: Callable, initargs: tuple) -> None:
     tempfile.tempdir = scratch
+    _end_with(building, scratch)
     initializer(*initargs)
+
+
+def _end_with(building: int, scratch: str) -> None:
+    """End this worker as soon as the building process has ended, however it ended: killed outright (SIGKILL,
+    the OOM killer), it can tell nobody, and its workers would wait for work for ever, holding the fork server
+    alive with them. A thread waits on the building process's pidfd (no polling, no pid reuse)."""
+    try:
+        gone = os.pidfd_open(building)
+    except ProcessLookupError:
+        os._exit(1)
+
+    def wait() -> None:
+        select.select([gone], [], [])
+        shutil.rmtree(scratch, ignore_errors=True)
+        os._exit(1)
+
+    threading.Thread(target=wait, name="end-with-the-build", daemon=True).start()
 
 
 @contextmanager

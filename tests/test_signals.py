@@ -133,3 +133,29 @@ def test_a_second_signal_during_the_cleanup_changes_nothing(project: Path, tmp_p
             os.kill(pid, signal.SIGHUP)
     result, output = interrupt(project, tmp_path, twice)
     assert_clean(result, output, signal.SIGTERM)
+
+
+def test_a_build_killed_outright_leaves_no_process(project: Path, tmp_path: Path) -> None:
+    """SIGKILL (or the OOM killer) gives the building process no chance to clean up: its workers notice that it
+    has gone and end, and with them the fork server and the resource tracker. The next run repairs the rest."""
+    output = project / "output"
+    build = subprocess.Popen(command(project), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=project,
+                             start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not manifest(output) and build.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert build.poll() is None and manifest(output), "the build ended, or published nothing in two minutes"
+        assert len(session(build.pid)) > 2                  # workers, the fork server, the resource tracker
+        os.kill(build.pid, signal.SIGKILL)
+        build.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while session(build.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert session(build.pid) == []
+    finally:
+        if session(build.pid):
+            os.killpg(build.pid, signal.SIGKILL)
+    published = len(manifest(output))
+    assert_rerun_builds_the_rest(project, output, published)
+    assert not list(output.rglob(".*.tmp"))
