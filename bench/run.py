@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from handouts import builder, content, fonts  # noqa: E402
-from handouts.plan import Patient, Selection, plan  # noqa: E402
+from handouts.models import Patient  # noqa: E402
+from handouts.plan import Selection, plan  # noqa: E402
 from handouts.printjob import PrintJob, print_job  # noqa: E402
 from handouts.render import Renderer  # noqa: E402
 from handouts.worker import Worker  # noqa: E402
