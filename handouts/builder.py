@@ -167,7 +167,7 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
         outcome.problems += failed.problems
         report("failed", failed.output)
     manifest = Manifest.load(output_dir)
-    outcome.problems += manifest.problems
+    outcome.problems += manifest.problems + _old_patient_sheets(output_dir)
     manifest.sweep(_own_folders(library, manifest))
     _remove_unlisted(library, manifest, selection, {f.output for f in the_plan.failed}, outcome, report)
 
@@ -208,6 +208,16 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
         manifest.save()
     outcome.problems = sorted(set(outcome.problems))
     return outcome
+
+
+def _old_patient_sheets(output_dir: Path) -> list[Problem]:
+    """Earlier releases wrote filled-in sheets to output/patients/, named after the patient. They are the
+    user's files, never deleted here; the user is told that they hold patients' details."""
+    folder = output_dir / "patients"
+    if not folder.is_dir():
+        return []
+    return [Problem(str(folder), 1, "sheets filled in by an older version, named after patients, are still here: "
+                                    "move them to the patients' records and delete the folder", "privacy", "warning")]
 
 
 def _catalogue_failed(output_dir: Path, selection: Selection, problems: list[Problem],

@@ -226,3 +226,16 @@ def test_every_yaml_file_refuses_aliases_and_huge_files_before_expanding_them(pr
     os.mkfifo(fifo)                                                   # would block a reader for ever
     with pytest.raises(BuildError, match="a FIFO, not a file"):
         yamlio.load(fifo, "fifo.yaml")
+
+
+def test_sheets_an_older_release_left_in_the_output_folder_are_pointed_out_not_touched(project: Path) -> None:
+    old = project / "output/patients/fennick-street-uk/en/acne-scars-consent-screen-alex-example.pdf"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"%PDF-1.7 an old sheet")
+    (project / "output/.handouts-output").write_text("")
+    result = run(project, "--clinic", "fennick-street-uk", "--condition", "acne-scars", "--kind", "leaflet",
+                 "--variant", "screen")
+    assert result.returncode == 0, result.stderr
+    assert (f"{project / 'output/patients'}:1: warning: privacy: sheets filled in by an older version, named after "
+            "patients, are still here: move them to the patients' records and delete the folder") in result.stderr
+    assert old.read_bytes() == b"%PDF-1.7 an old sheet"
