@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 
 from importlib.metadata import version
 
-from . import __version__, checks, code_digest, content, fonts, pool
+from . import __version__, checks, code_digest, content, fonts, pool, publish
 from .models import Patient, Variant
 from .plan import Job, Plan, Selection, plan, unlisted_reason
 from .problems import BuildError, Problem, relpath
@@ -154,6 +154,7 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
     jobs = jobs or os.cpu_count() or 1
     if jobs > 1 and not (output_dir / Manifest.NAME).exists():
         pool.start()      # everything will be printed: let the fork server's imports overlap loading and planning
+    publish.mark(output_dir)          # a folder the pipeline writes into is its own, however it was called
     memo = _load_memo(output_dir)
     try:
         library, the_plan, review = prepare(root, selection, today, strict, memo)

@@ -234,7 +234,7 @@ def _claim_output(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     """The output folder, made or adopted as this tool's own (a marker file says so). A folder that exists, holds
     anything and was not made by this tool is refused: the build writes and removes files there. The project's
     default output/ is adopted when it already holds this tool's manifest.json."""
-    from .publish import MARKER, write_atomic
+    from .publish import MARKER, mark
     default = args.root / "output"
     output = (args.output or default).resolve()
     shown = str(args.output or default)
@@ -251,9 +251,7 @@ def _claim_output(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
                          "file); give a new or empty folder")
     try:
         output.mkdir(parents=True, exist_ok=True)
-        if not (output / MARKER).is_file():
-            write_atomic(output, MARKER, b"This folder is written by build.py (patient handouts): it adds, replaces "
-                                         b"and removes files here.\n")
+        mark(output)
     except OSError as exc:
         parser.error(f"--output {shown}: cannot write: {exc.strerror}")
     return output

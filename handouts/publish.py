@@ -29,6 +29,13 @@ TEMPORARY = re.compile(r"\.(?P<target>[^/]+)\.[a-z0-9_]{8}\.tmp")
 MARKER = ".handouts-output"      # written into an output folder this tool made or adopted
 
 
+def mark(output_dir: Path) -> None:
+    """Mark `output_dir` as this tool's own: the command line then takes it as --output again."""
+    if not (output_dir / MARKER).is_file():
+        write_atomic(output_dir, MARKER, b"This folder is written by build.py (patient handouts): it adds, replaces "
+                                         b"and removes files here.\n")
+
+
 def document_path(path: object, clinic: object = None, language: object = None, condition: object = None,
                   kind: object = None, variant: object = None) -> bool:
     """Whether `path` (read from manifest.json, ledger.json or a delivery) is a document path of the catalogue's

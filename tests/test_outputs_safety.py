@@ -392,3 +392,13 @@ def test_withdrawn_only_when_the_catalogue_no_longer_lists_it_and_says_why(proje
         assert (f"{PRINT}\n  withdrawn: condition acne-scars is no longer in content/catalogue.yaml; please "
                 "destroy stock of it") in bundle.read("CHANGES.txt").decode()
         assert all(not name.startswith(("/", "..")) for name in bundle.namelist())
+
+
+def test_a_folder_the_pipeline_built_into_is_taken_by_the_command_line(project: Path, tmp_path: Path) -> None:
+    """builder.build (the benchmark, the staff app) marks its folder too: the command line accepts it after."""
+    output = tmp_path / "built-by-the-library"
+    outcome = builder.build(project, output, Selection("fennick-street-uk", "en", "acne-scars", "leaflet", "screen"),
+                            TODAY)
+    assert outcome.ok and (output / ".handouts-output").is_file()
+    again = run(project, *ONE, "--output", str(output))
+    assert again.returncode == 0, again.stderr
