@@ -11,6 +11,7 @@ import codecs
 import os
 import stat
 from pathlib import Path
+from typing import IO
 
 from .problems import BuildError, Problem, shorten
 
@@ -51,19 +52,33 @@ def guard(file: Path, shown: str, root: Path | None, limit: int = MAX_BYTES) -> 
         raise _refuse(shown, f"{info.st_size:,} bytes, over the limit of {limit:,} bytes: not read")
 
 
+class NotRegular(OSError):
+    """What `open_regular` found instead of a regular file."""
+
+
+def open_regular(file: str | os.PathLike) -> IO[bytes]:
+    """The file opened for reading, if it is a regular file: opened without waiting (a FIFO would wait for a
+    writer for ever) and looked at before anything is read, so a FIFO or a device is never read from."""
+    handle = open(file, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK))
+    mode = os.fstat(handle.fileno()).st_mode
+    if not stat.S_ISREG(mode):
+        handle.close()
+        raise NotRegular(0, f"{_kind(mode)}, not a file: not read")
+    os.set_blocking(handle.fileno(), True)
+    return handle
+
+
 def read_bytes(file: Path, shown: str, root: Path | None, limit: int = MAX_BYTES) -> bytes:
-    """The bytes of a file that passes `guard`. The file is opened without waiting and checked again once open,
-    so that one swapped for a FIFO or a device in between is still refused, and never read past the limit."""
+    """The bytes of a file that passes `guard`, checked again once open (one swapped for a FIFO or a device in
+    between is still refused) and never read past the limit."""
     guard(file, shown, root, limit)
     try:
-        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
+        with open_regular(file) as handle:
+            data = handle.read(limit + 1)
+    except NotRegular as exc:
+        raise _refuse(shown, exc.strerror) from None
     except OSError as exc:
         raise _refuse(shown, f"cannot read: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise _refuse(shown, f"{_kind(mode)}, not a file: not read")
-        data = handle.read(limit + 1)
     if len(data) > limit:
         raise _refuse(shown, f"over the limit of {limit:,} bytes: not read")
     return data

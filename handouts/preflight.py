@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import stat
 import time
 import zlib
 from collections import Counter, deque
@@ -30,6 +29,8 @@ from typing import IO, Callable, Iterable, Iterator
 
 import pikepdf
 from pikepdf import Array, Dictionary, Matrix, Name, Object, Page, Pdf, Stream
+
+from . import files
 
 # Limits on what one document may make the checks do; past any of them the PDF fails with a `limits` finding.
 MAX_PAGES = 1_000               # more pages: one finding, and the page-level checks are skipped
@@ -93,7 +94,7 @@ def preflight(pdf: Path | IO[bytes], expect: Expectation, shown_as: str | None =
         issues = _open_and_check(pdf, expect)
     else:
         try:
-            handle = _open_regular(pdf)
+            handle = files.open_regular(pdf)
         except OSError as error:
             issues = [(None, "structure", f"cannot be read: {error.strerror or error}")]
         else:
@@ -101,17 +102,6 @@ def preflight(pdf: Path | IO[bytes], expect: Expectation, shown_as: str | None =
                 issues = _open_and_check(handle, expect)
     issues.sort(key=lambda issue: issue[0] or 0)
     return list(dict.fromkeys(Finding(document, page, rule, message) for page, rule, message in issues))
-
-
-def _open_regular(path: str | os.PathLike) -> IO[bytes]:
-    """The file opened for reading, if it is a regular file. A FIFO or a device is never read from: the file is
-    opened without waiting for a writer and looked at before anything is read."""
-    handle = open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK))
-    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-        handle.close()
-        raise OSError(0, "not a regular file (a directory, FIFO or device): not read")
-    os.set_blocking(handle.fileno(), True)
-    return handle
 
 
 def _open_and_check(source: IO[bytes], expect: Expectation) -> list[Issue]:

@@ -392,7 +392,7 @@ def test_not_a_regular_file(tmp_path: Path) -> None:
     for path in (fifo, tmp_path, tmp_path / "missing.pdf"):
         findings = timed(path, SCREEN)
         assert rules(findings) == ["structure"] and findings[0].message.startswith("cannot be read: ")
-    assert "not a regular file" in preflight(fifo, SCREEN)[0].message
+    assert "a FIFO, not a file: not read" in preflight(fifo, SCREEN)[0].message
 
 
 @pytest.mark.parametrize("data", [b"", b"this is not a PDF", b"%PDF-1.7\n", b"%PDF-1.7\n1 0 obj << /Type /Catalog"])
