@@ -217,11 +217,9 @@ def _watch(args: argparse.Namespace, parser: argparse.ArgumentParser, selection:
     from .watch import watch
 
     def rebuild() -> None:
-        try:
-            outcome = builder.build(args.root, output, selection, args.today or dt.date.today(), args.strict,
-                                    jobs=args.jobs, progress=_Progress(False))
-        except BuildError as exc:     # an unusable catalogue: say so, and keep watching for the fix
-            outcome = builder.Outcome(problems=list(exc.problems))
+        # An unusable catalogue is an outcome like any other (builder.build fails its documents): keep watching.
+        outcome = builder.build(args.root, output, selection, args.today or dt.date.today(), args.strict,
+                                jobs=args.jobs, progress=_Progress(False))
         for problem in outcome.problems:
             print(problem.format(), file=sys.stderr, flush=True)
         LOGGER.info("%s", _summary(outcome))
