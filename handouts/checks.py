@@ -22,7 +22,7 @@ from pydantic import Field
 
 from . import code_digest, contrast, fonts, markdown_ext, yamlio
 from .content import Block, Library
-from .models import Model, Text, validate
+from .models import Model, SourceType, Text, validate
 from .problems import BuildError, Problem, relpath, shorten
 from .readability import Score, score
 
@@ -45,10 +45,16 @@ class ContrastPolicy(Model):
     pairs: list[tuple[ColourName, ColourName]]
 
 
+class EvidencePolicy(Model):
+    roles: list[Text]                 # blocks that say what studies found
+    source_types: list[SourceType] = Field(min_length=1)   # at least one of their sources is of these types
+
+
 class Thresholds(Model):
     review: ReviewPolicy
     readability: ReadabilityPolicy
     contrast: ContrastPolicy
+    evidence: EvidencePolicy
 
 
 class Phrase(Model):
@@ -230,9 +236,15 @@ class Checker:
                 for start, end, phrase in sorted(kept, key=lambda m: m[0])]
 
     def sources(self, block: Block) -> list[Problem]:
-        if block.meta.sources:
-            return []
-        return [Problem(block.path, block.line_of("sources"), "every block needs at least one source", "sources")]
+        if not block.meta.sources:
+            return [Problem(block.path, block.line_of("sources"), "every block needs at least one source", "sources")]
+        wanted = self.policy.thresholds.evidence
+        if block.meta.role in wanted.roles and not any(s.type in wanted.source_types for s in block.meta.sources):
+            return [Problem(block.path, block.line_of("sources"),
+                            f"a block of role '{block.meta.role}' says what studies found: cite at least one source "
+                            f"of type {', '.join(wanted.source_types)} (with its doi, pmid or registry number)",
+                            "sources")]
+        return []
 
     def links(self, block: Block, parsed: _Units) -> list[Problem]:
         found = []

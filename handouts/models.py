@@ -45,10 +45,31 @@ class Model(BaseModel):
 HttpsUrl = Annotated[HttpUrl, UrlConstraints(allowed_schemes=["https"])]
 
 
+# What a source is. The evidence roles need at least one of the study-level kinds (content/policy/checks.yaml).
+SourceType = Literal["study", "review", "guideline", "label", "registry", "regulator", "law", "consumer",
+                     "professional"]
+Doi = Annotated[str, StringConstraints(pattern=r"^10\.\d{4,9}/\S+$")]
+Pmid = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,8}$")]
+RegistryId = Annotated[str, StringConstraints(pattern=r"^(NCT[0-9]{8}|ISRCTN[0-9]{8}|EUCTR[0-9A-Z-]+|KCT[0-9]{7}|"
+                                                     r"ChiCTR[0-9A-Za-z-]+|CTRI/[0-9/]+)$")]
+
+
 class Source(Model):
     title: Text
     url: HttpsUrl
     publisher: Text | None = None
+    type: SourceType | None = None
+    doi: Doi | None = None          # a study or review is found by its DOI or PubMed number
+    pmid: Pmid | None = None
+    registry: RegistryId | None = None   # a trial registry number
+
+    @model_validator(mode="after")
+    def _identified(self) -> "Source":
+        if self.type in ("study", "review") and not (self.doi or self.pmid):
+            raise ValueError(f"a source of type '{self.type}' needs its 'doi' or 'pmid'")
+        if self.type == "registry" and not self.registry:
+            raise ValueError("a source of type 'registry' needs its 'registry' number (e.g. NCT01234567)")
+        return self
 
 
 class BlockMeta(Model):
@@ -87,17 +108,21 @@ class Section(Model):
     required: bool = True
 
 
+VariantName = Literal["screen", "print", "large-print"]
+
+
 class Kind(Model):
     template: Text
     title: Slug | Annotated[str, StringConstraints(pattern=r"^[a-z_]+$")]
     sections: list[Section] = Field(min_length=1)
+    variants: list[VariantName] | None = None     # only these of the catalogue's variants (an online-only kind)
 
 
 class Catalogue(Model):
     languages: list[Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]] = Field(min_length=1)
     conditions: list[Slug] = Field(min_length=1)
     kinds: list[Slug] = Field(min_length=1)
-    variants: list[Literal["screen", "print", "large-print"]] = Field(min_length=1)
+    variants: list[VariantName] = Field(min_length=1)
 
 
 class Colours(Model):
@@ -150,6 +175,9 @@ class Clinic(Model):
     fonts: Fonts
     contact: Contact
     footer: Text
+    # Printed in the key facts of every document; a labelled line to fill in by hand when not given.
+    legal_route: Text | None = None      # how this clinic supplies the treatment lawfully, in its own words
+    cost_range: Text | None = None       # what a course usually costs here, follow-up included
     document_url: Annotated[str, StringConstraints(pattern=r"^https://[^\s{}]+(\{[a-z]+\}[^\s{}]*)*$")]
     print: PrintSettings
 

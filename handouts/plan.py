@@ -129,7 +129,8 @@ def plan(library: Library, selection: Selection) -> Plan:
     for clinic_id, language, condition_id, kind_id, variant in product(
             sorted(library.clinics.keys() | library.broken_clinics.keys()), cat.languages, cat.conditions,
             cat.kinds, cat.variants):
-        if not _matches(selection, clinic_id, language, condition_id, kind_id, variant):
+        if not _matches(selection, clinic_id, language, condition_id, kind_id, variant) or not _kind_has(
+                library, kind_id, variant):
             continue
         if clinic_id in library.broken_clinics:      # its languages are unknown: every one the catalogue has
             key = f"{clinic_id}/{language}/{condition_id}-{kind_id}-{variant}"
@@ -190,6 +191,12 @@ def _plan_one(library: Library, errors_by_path: dict[str, list[Problem]], clinic
     return job, problems
 
 
+def _kind_has(library: Library, kind_id: str, variant: str) -> bool:
+    """False only for a variant a valid kind leaves out (an online-only kind has no print master)."""
+    kind = library.kinds.get(kind_id)
+    return kind is None or kind.variants is None or variant in kind.variants
+
+
 def unlisted_reason(library: Library, clinic: str, language: str, condition: str, kind: str,
                     variant: str) -> str | None:
     """Why the catalogue, validly loaded, no longer lists this document; None while it does (even when it cannot
@@ -199,6 +206,8 @@ def unlisted_reason(library: Library, clinic: str, language: str, condition: str
                                 ("kind", kind, cat.kinds), ("variant", variant, cat.variants)):
         if value not in listed:
             return f"{what} {value} is no longer in content/catalogue.yaml"
+    if not _kind_has(library, kind, variant):
+        return f"kind {kind} is not made in the {variant} variant ({library.kind_paths[kind]})"
     if clinic in library.broken_clinics:
         return None
     if clinic not in library.clinics:
