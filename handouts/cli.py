@@ -55,8 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--today", type=dt.date.fromisoformat, default=None,
                         help="the date review dates are checked against (default: today), YYYY-MM-DD")
     parser.add_argument("--patient", type=Path, default=None,
-                        help="YAML file with one patient's details (name, date_of_birth, procedure, "
-                             "procedure_date, clinician): fill in one document for them, written to --to only")
+                        help="YAML file with one patient's details (name, date_of_birth, procedure, procedure_date, "
+                             "clinician, first_consultation, leaflet_given): fill in one document for them, written "
+                             "to --to only")
     parser.add_argument("--to", default=None, metavar="FILE",
                         help="with --patient: a new file for the filled-in sheet (created readable by you alone, "
                              "never overwritten), or - for standard output")

@@ -312,6 +312,8 @@ class Patient(Model):
     procedure: LongText = None
     procedure_date: PatientDate = None
     clinician: ShortText = None
+    first_consultation: PatientDate = None     # so that the time to reflect before treatment can be seen
+    leaflet_given: PatientDate = None          # the date the leaflet named on the form was given
 
     @field_validator("date_of_birth")
     @classmethod
@@ -323,13 +325,19 @@ class Patient(Model):
             raise ValueError(f"is more than {OLDEST_YEARS} years ago: check the year")
         return value
 
-    @field_validator("procedure_date")
+    @field_validator("procedure_date", "first_consultation", "leaflet_given")
     @classmethod
     def _after_birth(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
         born = info.data.get("date_of_birth")
         if value is not None and born is not None and value < born:
             raise ValueError("is before 'date_of_birth'")
         return value
+
+    @model_validator(mode="after")
+    def _consulted_first(self) -> "Patient":
+        if self.first_consultation and self.procedure_date and self.first_consultation > self.procedure_date:
+            raise ValueError("'first_consultation' is after 'procedure_date'")
+        return self
 
 
 def validate_patient(data: Any, path: str, today: dt.date) -> tuple[Patient | None, list[Problem]]:
@@ -349,6 +357,12 @@ def validate_patient(data: Any, path: str, today: dt.date) -> tuple[Patient | No
         problems = []
         for error in exc.errors():
             key = ".".join(str(part) for part in error["loc"])
+            if not error["loc"]:      # a rule across keys: its message names them; point at the first
+                message = error["msg"].removeprefix("Value error, ")
+                named = re.search(r"'([a-z_]+)'", message)
+                at = yamlio.line_of(data, (named.group(1),), line) if named else line
+                problems.append(Problem(path, at, message, "patient"))
+                continue
             if error["type"] == "extra_forbidden" or error["loc"][:1] not in [(k,) for k in Patient.model_fields]:
                 named = f"'{key}'" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,39}", key) else "(not shown)"
                 message = f"unknown key {named}: the keys are {keys}"

@@ -58,7 +58,7 @@ def cmyk(values: tuple[float, float, float, float]) -> str:
 def _patient_view(patient: Patient, strings: Strings, country: str) -> dict[str, str | None]:
     """A patient's details as printed: dates are written the clinic's way."""
     view = patient.model_dump()
-    for key in ("date_of_birth", "procedure_date"):
+    for key in ("date_of_birth", "procedure_date", "first_consultation", "leaflet_given"):
         if view[key] is not None:
             view[key] = format_date(view[key], strings, country)
     return view
@@ -154,7 +154,8 @@ class Renderer:
             block = section.block
             html = self.block_html(block.body, block.file.parent)
             sections.append({"role": section.role, "id": block.meta.id, "title": block.meta.title,
-                             "html": Markup(html), "version": block.meta.version})
+                             "html": Markup(html), "version": block.meta.version,
+                             "sources": list(block.meta.sources)})
             for source in block.meta.sources:
                 sources.setdefault(str(source.url), source)
         s = strings.model_dump()
@@ -179,6 +180,7 @@ class Renderer:
                 "kind": job.kind_id,
                 "variant": job.variant,
                 "condition": job.condition.name,
+                "condition_id": job.condition_id,
                 "procedure": job.condition.procedure,
                 "version": job.version,
                 "versions": {k: v.version for k, v in job.condition.documents.items()},
