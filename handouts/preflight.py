@@ -1004,8 +1004,8 @@ def _printer_marks(context: _Context) -> Iterator[Issue]:
             missing = _crop_marks_missing(drawn, trim)
             if missing:
                 yield number, "printer-marks", (f"{len(missing)} of the 8 crop marks are not drawn: "
-                                                f"{', '.join(missing)} (each a line on the line of a trim edge, "
-                                                "outside the BleedBox, marked /Artifact with /Type /Page)")
+                                                f"{', '.join(missing)} (each a line along a trim edge, beyond the "
+                                                "trim, drawn in an /Artifact sequence of /Type /Page)")
 
 
 # --- screen and large print -----------------------------------------------------------------------------------
