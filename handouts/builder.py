@@ -70,6 +70,7 @@ class Digests:
         self.root = root
         self.versions = {"version:handouts": __version__, "code:handouts": code_digest(),
                          "version:weasyprint": version("weasyprint"), "version:nh3": version("nh3"),
+                         "version:pikepdf": version("pikepdf"),      # it writes the print masters' final bytes
                          # The fallback fonts by package and version: hashing their bytes (40 MB of CJK)
                          # would slow every run. The clinic's own fonts are input files, hashed as usual.
                          **fonts.fallback_versions()}

@@ -150,6 +150,7 @@ class PrintSettings(Model):
     bleed: Literal["3mm", "0.125in"]
     logo: Text                                     # the logo drawn in CMYK (device-cmyk fills)
     colours: PrintColours
+    crop_marks: bool = True                        # false: no marks, MediaBox = BleedBox (the shop adds its own)
 
 
 class Fonts(Model):
@@ -197,12 +198,28 @@ class Profile(Model):
     registry: HttpUrl
 
 
+class CropMarks(Model):
+    """Where a print master's crop marks go: outside the BleedBox, in lines along the trim edges."""
+
+    gap_mm: float = Field(gt=0)         # from the BleedBox to where each mark begins: no mark touches the bleed
+    length_mm: float = Field(gt=0)
+    margin_mm: float = Field(ge=0)      # from the end of each mark to the edge of the MediaBox
+    weight_pt: float = Field(gt=0)      # line width; the lines are 100 % K
+
+
 class Variant(Model):
     pdf_variant: Literal["pdf/ua-1", "pdf/x-4"]
     stylesheet: Text | None
     colour: Literal["rgb", "cmyk"]
     page_margin_mm: float = Field(gt=0)     # left and right page margins, which the edge band spans
     min_body_pt: float = 0
+    crop_marks: CropMarks | None = None     # drawn on the PDF after WeasyPrint, for clinics that want them
+
+    @model_validator(mode="after")
+    def _marks_need_a_print_master(self) -> "Variant":
+        if self.crop_marks is not None and self.colour != "cmyk":
+            raise ValueError("'crop_marks' are for a CMYK print master (colour: cmyk) only")
+        return self
 
 
 class Strings(Model):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import unquote, urlsplit
 
-from . import fonts
+from . import fonts, marks
 
 # Before WeasyPrint (and with it fontconfig) is loaded: fontconfig sees the bundled fonts and nothing else.
 fonts.use_bundled_fonts_only()
@@ -85,26 +85,15 @@ def _stable_uuid(digest: str) -> str:
     return str(uuid.UUID(hex=hashlib.sha256(f"xmp {digest}".encode()).hexdigest()[:32]))
 
 
-# Colours WeasyPrint writes in RGB whatever the stylesheet says (the crop marks): neutral black and white map
-# exactly to CMYK; any other RGB colour is left for the preflight to report.
-_RGB_TO_CMYK = {b"0 0 0 rg": b"0 0 0 1 k", b"0 0 0 RG": b"0 0 0 1 K",
-                b"1 1 1 rg": b"0 0 0 0 k", b"1 1 1 RG": b"0 0 0 0 K"}
-
-
 def _print_finisher(job: PrintJob):
-    """Finish a PDF/X-4 master: a document ID derived from the inputs instead of a random one, the output
-    condition named as print shops expect it, and the marks' neutral RGB made CMYK."""
+    """Finish a PDF/X-4 master: a document ID derived from the inputs instead of a random one, and the output
+    condition named as print shops expect it. (Crop marks are added to the written PDF: see `marks`.)"""
 
     def finish(document: weasyprint.document.Document, pdf: pydyf.PDF) -> None:
         for obj in pdf.objects:
-            if not isinstance(obj, pydyf.Stream):
-                continue
-            if obj.extra.get("Type") == "/Metadata":
+            if isinstance(obj, pydyf.Stream) and obj.extra.get("Type") == "/Metadata":
                 obj.stream = [re.sub(rb"xmp\.did:[0-9a-f-]{36}", f"xmp.did:{_stable_uuid(job.digest)}".encode(),
                                      part if isinstance(part, bytes) else str(part).encode())
-                              for part in obj.stream]
-            else:
-                obj.stream = [_RGB_TO_CMYK.get(part, part) if isinstance(part, bytes) else part
                               for part in obj.stream]
         if job.profile is not None and job.profile_file is not None:
             for intent in pdf.catalog.get("OutputIntents", []):
@@ -181,4 +170,6 @@ class Printer:
                      if not any(url in m for url in self.fetcher.refused)]
         if problems:
             raise BuildError(problems)
+        if job.crop_marks is not None:
+            pdf = marks.add(pdf, job.crop_marks)
         return pdf, len(rendered.pages)

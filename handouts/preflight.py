@@ -2,8 +2,9 @@
 
 The checks read the PDF as it is, not how it was made, so they hold for any producer. Every variant must be
 unencrypted, free of JavaScript and have every font embedded. A print master must also have its TrimBox and
-BleedBox right, a PDF/X output intent with an embedded CMYK profile, no DeviceRGB colour and no RGB or
-low-resolution images. A screen or large-print copy must be tagged, with a language, a displayed title, alternative
+BleedBox right, a PDF/X output intent with an embedded CMYK profile, no DeviceRGB colour, no RGB or
+low-resolution images, and its printer's marks outside the BleedBox (and, where they are wanted, its crop marks
+there). A screen or large-print copy must be tagged, with a language, a displayed title, alternative
 text on every figure and no crop marks or bleed; a large-print copy's body text must be large enough.
 
 Content streams are read with the graphics state tracked through q/Q/cm, into Form XObjects and tiling patterns
@@ -64,6 +65,7 @@ class Expectation:
     min_ppi: float = 300.0       # print images
     min_body_pt: float = 0.0     # large-print: the most common text size must be at least this
     fonts: frozenset[str] | None = None   # the font names a PDF may use, without subset prefix (None: any)
+    crop_marks: bool = False     # print: crop marks must be drawn outside the BleedBox, along the trim's edges
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -878,6 +880,134 @@ def _image_issues(number: int, image: _Placed, min_ppi: float) -> Iterator[Issue
                                            f"{image.ppi():.0f} ppi; print needs at least {min_ppi:.0f} ppi")
 
 
+# Printer's marks: what a page's own content paints inside a marked-content sequence of production aids,
+# /Artifact with /Type /Page (PDF 1.7, 14.8.2.2: "cut marks and colour bars"). Crop marks are such marks.
+MARK_OPERATORS = "q Q cm w BDC BMC EMC m l c v y h re S s f F f* B B* b b* n"
+STROKES = frozenset({"S", "s", "B", "B*", "b", "b*"})
+FILLS = frozenset({"f", "F", "f*"})
+MARK_EPSILON = 0.01        # points: a mark that merely touches the BleedBox does not enter it
+MARK_THICKNESS = 2.0       # points: at most this thick across its length, a line can be a crop mark
+
+
+def _marks_drawn(page: Page, budget: _Budget) -> list[Box]:
+    """Each subpath the page's own content paints as a printer's mark, as the box it covers on the page (half the
+    line width included for a stroke). Forms are not entered: marks are drawn by the page itself."""
+    instructions = pikepdf.parse_content_stream(page, MARK_OPERATORS)
+    budget.operations(len(instructions))
+    ctm, width = Matrix(), 1.0
+    saved: list[tuple[Matrix, float]] = []
+    sequences: list[bool] = []              # for each open marked-content sequence: is it (within) a mark?
+    subpaths: list[list[tuple[float, float]]] = []
+    drawn: list[Box] = []
+    for index, instruction in enumerate(instructions):
+        if index & 4095 == 4095:
+            budget.tick()
+        operator, operands = str(instruction.operator), list(instruction.operands)
+        try:
+            if operator == "q":
+                saved.append((ctm, width))
+            elif operator == "Q":
+                ctm, width = saved.pop() if saved else (ctm, width)
+            elif operator == "cm":
+                ctm = _matrix(operands) @ ctm
+            elif operator == "w":
+                width = abs(float(operands[0]))
+            elif operator in ("BDC", "BMC"):
+                sequences.append(bool(sequences and sequences[-1]) or _is_mark(operands, _page_resources(page)))
+            elif operator == "EMC":
+                if sequences:
+                    sequences.pop()
+            elif operator in ("m", "re"):
+                x, y = float(operands[0]), float(operands[1])
+                if operator == "m":
+                    subpaths.append([ctm.transform((x, y))])
+                else:
+                    w, h = float(operands[2]), float(operands[3])
+                    corners = ((x, y), (x + w, y), (x, y + h), (x + w, y + h))
+                    subpaths.append([ctm.transform(corner) for corner in corners])
+            elif operator in ("l", "c", "v", "y"):
+                values = [float(v) for v in operands]
+                if not subpaths or len(values) not in (2, 4, 6):
+                    continue
+                subpaths[-1].extend(ctm.transform((values[i], values[i + 1])) for i in range(0, len(values), 2))
+            elif operator in STROKES or operator in FILLS or operator == "n":
+                if operator != "n" and sequences and sequences[-1]:
+                    a, b, c, d, _, _ = ctm.shorthand
+                    half = width * max(math.hypot(a, b), math.hypot(c, d)) / 2 if operator in STROKES else 0.0
+                    for points in subpaths:
+                        xs, ys = [p[0] for p in points], [p[1] for p in points]
+                        drawn.append((min(xs) - half, min(ys) - half, max(xs) + half, max(ys) + half))
+                subpaths = []
+        except (ValueError, TypeError, AttributeError, IndexError, KeyError, OverflowError):
+            continue      # operands of the wrong type: the scanner reports them (`structure`); nothing is drawn
+    return drawn
+
+
+def _is_mark(operands: list, resources: Dictionary) -> bool:
+    """Whether BDC's operands open a production-aid artifact: /Artifact with a property list of /Type /Page."""
+    if len(operands) != 2 or operands[0] != Name.Artifact:
+        return False
+    properties = operands[1]
+    if isinstance(properties, Name):
+        properties = _resource(resources, "/Properties", properties)
+    return isinstance(properties, Dictionary) and properties.get("/Type") == Name.Page
+
+
+def _enters(mark: Box, box: Box) -> bool:
+    return (mark[0] < box[2] - MARK_EPSILON and mark[2] > box[0] + MARK_EPSILON
+            and mark[1] < box[3] - MARK_EPSILON and mark[3] > box[1] + MARK_EPSILON)
+
+
+def _crop_marks_missing(drawn: list[Box], trim: Box) -> list[str]:
+    """Which of the eight crop marks are not drawn: a thin line on the line of each trim edge, beyond each end."""
+    left, bottom, right, top = trim
+    wanted = {  # where: (along x or y, the trim line it lies on, which side of the trim it must be on)
+        "left of the bottom edge": ("x", bottom, lambda m: m[2] <= left + TOLERANCE),
+        "left of the top edge": ("x", top, lambda m: m[2] <= left + TOLERANCE),
+        "right of the bottom edge": ("x", bottom, lambda m: m[0] >= right - TOLERANCE),
+        "right of the top edge": ("x", top, lambda m: m[0] >= right - TOLERANCE),
+        "below the left edge": ("y", left, lambda m: m[3] <= bottom + TOLERANCE),
+        "below the right edge": ("y", right, lambda m: m[3] <= bottom + TOLERANCE),
+        "above the left edge": ("y", left, lambda m: m[1] >= top - TOLERANCE),
+        "above the right edge": ("y", right, lambda m: m[1] >= top - TOLERANCE),
+    }
+    missing = []
+    for where, (along, line, beyond) in wanted.items():
+        low, high = (1, 3) if along == "x" else (0, 2)         # the mark's extent across its length
+        if not any(m[high] - m[low] <= MARK_THICKNESS and abs((m[low] + m[high]) / 2 - line) <= TOLERANCE
+                   and beyond(m) for m in drawn):
+            missing.append(where)
+    return missing
+
+
+def _printer_marks(context: _Context) -> Iterator[Issue]:
+    context.scans            # the pages' content read first: a stream too large or unreadable ends it there
+    for number, page in context.pages():
+        media, bleed, trim = _page_boxes(page)
+        try:
+            drawn = _marks_drawn(page, context.budget)
+        except _LimitReached as limit:
+            limit.page = number
+            raise
+        except pikepdf.PdfError:
+            continue                  # reading the content already failed with a `structure` finding
+        entering = [mark for mark in drawn if _enters(mark, bleed)]
+        if entering:
+            yield number, "printer-marks", (f"{len(entering)} of {len(drawn)} printer's marks enter the BleedBox "
+                                            f"{_show_box(bleed)}, the first at {_show_box(entering[0])}: marks "
+                                            "must stay outside the bleed")
+        beyond = [mark for mark in drawn if not _contains(media, mark)]
+        if beyond:
+            yield number, "printer-marks", (f"{len(beyond)} of {len(drawn)} printer's marks reach beyond the MediaBox "
+                                            f"{_show_box(media)}, the first at {_show_box(beyond[0])}")
+        if context.expect.crop_marks and trim is not None:
+            missing = _crop_marks_missing(drawn, trim)
+            if missing:
+                yield number, "printer-marks", (f"{len(missing)} of the 8 crop marks are not drawn: "
+                                                f"{', '.join(missing)} (each a line along a trim edge, beyond the "
+                                                "trim, drawn in an /Artifact sequence of /Type /Page)")
+
+
 # --- screen and large print -----------------------------------------------------------------------------------
 
 
@@ -982,7 +1112,7 @@ def _body_size(context: _Context) -> Iterator[Issue]:
 
 
 COMMON: tuple[Check, ...] = (_page_limit, _encryption, _active_content, _structure, _fonts, _fonts_bundled)
-PRINT: tuple[Check, ...] = (_output_intent, _boxes, _colour, _images)
+PRINT: tuple[Check, ...] = (_output_intent, _boxes, _colour, _images, _printer_marks)
 ACCESSIBLE: tuple[Check, ...] = (_tagged, _language, _title, _alt_text, _crop_marks)
 
 

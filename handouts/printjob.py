@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .content import Library
-from .models import Clinic, Profile, Variant
+from .models import Clinic, CropMarks, Profile, Variant
 from .plan import Job
 
 
@@ -25,10 +25,16 @@ class PrintJob:
     digest: str                      # of the document's inputs: the PDF identifiers derive from it
     source: str                      # what messages name
     created: dt.date                 # from the content's review dates, never the clock
+    crop_marks: CropMarks | None     # drawn outside the bleed after printing; None: no marks
 
 
 def clinic_families(clinic: Clinic) -> list[str]:
     return [clinic.fonts.body, clinic.fonts.headings]
+
+
+def crop_marks(clinic: Clinic, variant: Variant) -> CropMarks | None:
+    """The crop marks a document gets: those of its variant (a print master's), unless the clinic turns them off."""
+    return variant.crop_marks if clinic.print.crop_marks else None
 
 
 def print_job(library: Library, job: Job, html: str, digest: str) -> PrintJob:
@@ -39,4 +45,4 @@ def print_job(library: Library, job: Job, html: str, digest: str) -> PrintJob:
     return PrintJob(html=html, families=tuple(clinic_families(clinic.clinic)), variant_name=job.variant,
                     variant=variant, profile=library.profiles[clinic.clinic.print.profile] if cmyk else None,
                     profile_file=clinic.profile if cmyk else None, digest=digest, source=job.output,
-                    created=job.last_reviewed)
+                    created=job.last_reviewed, crop_marks=crop_marks(clinic.clinic, variant))

@@ -20,7 +20,7 @@ from . import fonts, pool, preflight
 from .content import Library
 from .models import BLEED_PT, PAPER_PT, Patient
 from .plan import Job
-from .printjob import PrintJob, clinic_families, print_job
+from .printjob import PrintJob, clinic_families, crop_marks, print_job
 from .problems import BuildError, Problem, shorten_words
 from .render import Renderer
 
@@ -77,7 +77,7 @@ def expectation(library: Library, job: Job) -> preflight.Expectation:
     variant = library.variants[job.variant]
     bleed = BLEED_PT[clinic.print.bleed] if variant.colour == "cmyk" else 0.0
     return preflight.Expectation(job.variant, PAPER_PT[clinic.paper], bleed=bleed, min_body_pt=variant.min_body_pt,
-                                 fonts=fonts.allowed_names())
+                                 fonts=fonts.allowed_names(), crop_marks=crop_marks(clinic, variant) is not None)
 
 
 def finding_problem(finding: preflight.Finding) -> Problem:

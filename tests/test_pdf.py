@@ -109,7 +109,8 @@ def test_pdf_dates_come_from_the_content_not_the_clock(built: Built) -> None:
 
 @pytest.mark.parametrize("clinic, bleed", [("fennick-street-uk", 3 / 25.4 * 72), ("cedar-hollow-us", 0.125 * 72)])
 def test_print_master_boxes_with_poppler(built: Built, clinic: str, bleed: float) -> None:
-    """pdfinfo -box (poppler) agrees: TrimBox is the finished size, BleedBox is trim plus bleed."""
+    """pdfinfo -box (poppler) agrees: TrimBox is the finished size, BleedBox is trim plus bleed, and the MediaBox
+    reaches beyond the BleedBox on every side, for the crop marks (tests/test_marks.py has the details)."""
     import subprocess
     _, (width, height) = CLINICS[clinic]
     pdf = built.output / clinic / "en/acne-scars-leaflet-print.pdf"
@@ -118,7 +119,9 @@ def test_print_master_boxes_with_poppler(built: Built, clinic: str, bleed: float
              for line in out.splitlines() if line.split(":")[0].endswith("Box")}
     assert boxes["TrimBox"] == pytest.approx([0, 0, width, height], abs=0.01)
     assert boxes["BleedBox"] == pytest.approx([-bleed, -bleed, width + bleed, height + bleed], abs=0.01)
-    assert boxes["MediaBox"] == pytest.approx(boxes["BleedBox"], abs=0.01)
+    media, bleed_box = boxes["MediaBox"], boxes["BleedBox"]
+    assert media[0] < bleed_box[0] - 10 and media[1] < bleed_box[1] - 10
+    assert media[2] > bleed_box[2] + 10 and media[3] > bleed_box[3] + 10
 
 
 def test_print_master_has_a_cmyk_output_intent(built: Built) -> None:

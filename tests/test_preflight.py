@@ -18,6 +18,8 @@ import weasyprint
 from pikepdf import Array, Dictionary, Name, Pdf, String
 from PIL import Image
 
+from handouts import marks
+from handouts.models import CropMarks
 from handouts.preflight import Expectation, Finding, preflight
 from helpers import pdffonts
 
@@ -199,6 +201,87 @@ def test_media_box_must_contain_the_bleed_box(make_master: Make) -> None:
 def test_missing_trim_box(make_master: Make) -> None:
     findings = preflight(edit(make_master("master"), lambda d: d.pages[0].obj.__delitem__("/TrimBox")), PRINT)
     assert [(f.rule, f.message) for f in findings] == [("boxes", "no TrimBox: the finished size is not marked")]
+
+
+# --- print: printer's marks outside the bleed ------------------------------------------------------------------
+
+MARKED = Expectation("print", A4, bleed=3 * MM, crop_marks=True)
+CROP_MARKS = CropMarks(gap_mm=1, length_mm=5, margin_mm=1, weight_pt=0.25)
+
+
+@pytest.fixture
+def marked(make_master: Make) -> Path:
+    """A two-page master with crop marks added as the build adds them."""
+    pdf = make_master("master", TEXT + "<p style='break-before: page'>Second page.</p>")
+    target = pdf.with_name("marked.pdf")
+    target.write_bytes(marks.add(pdf.read_bytes(), CROP_MARKS))
+    return target
+
+
+def redraw_marks(document: Pdf, change: Callable[[bytes], bytes]) -> None:
+    """Change the marks of page 1 (the last content stream, as the build writes it)."""
+    stream = document.pages[0].Contents[-1]
+    stream.write(change(stream.read_bytes()))
+
+
+def test_crop_marks_outside_the_bleed_pass(marked: Path) -> None:
+    assert preflight(marked, MARKED) == []
+    boxes = pdfinfo_boxes(marked)
+    assert boxes["BleedBox"] == pytest.approx((-8.50, -8.50, 603.78, 850.39), abs=0.01)
+    assert boxes["MediaBox"] == pytest.approx((-28.35, -28.35, 623.62, 870.24), abs=0.01)
+
+
+def test_a_mark_that_enters_the_bleed_is_refused(marked: Path) -> None:
+    """The first mark (left of the bottom edge) made to run on to 2 pt left of the trim, into the bleed."""
+    def lengthen(content: bytes) -> bytes:
+        changed = re.sub(rb"(-25\.5118 0 m) -11\.3386 0 l", rb"\1 -2 0 l", content, count=1)
+        assert changed != content
+        return changed
+
+    findings = preflight(edit(marked, lambda d: redraw_marks(d, lengthen)), MARKED)
+    assert [(f.page, f.rule, f.message) for f in findings] == [(1, "printer-marks", (
+        "1 of 8 printer's marks enter the BleedBox [-8.50 -8.50 603.78 850.39], the first at "
+        "[-25.64 -0.12 -1.88 0.12]: marks must stay outside the bleed"))]
+
+
+def test_marks_named_in_the_resources_are_found_too(marked: Path) -> None:
+    """/Artifact /MC0 BDC, its property list in the page's resources: a mark all the same."""
+    def named(document: Pdf) -> None:
+        document.pages[0].Resources.Properties = Dictionary(MC0=Dictionary(Type=Name.Page))
+        redraw_marks(document, lambda content: content.replace(b"<</Type /Page>>", b"/MC0").replace(
+            b" -11.3386 0 l", b" -2 0 l", 1))
+
+    findings = preflight(edit(marked, named), MARKED)
+    assert [(f.page, f.rule) for f in findings] == [(1, "printer-marks")]
+    assert findings[0].message.startswith("1 of 8 printer's marks enter the BleedBox")
+
+
+def test_marks_beyond_the_media_box(marked: Path) -> None:
+    def shrink(document: Pdf) -> None:
+        document.pages[1].obj.MediaBox = document.pages[1].obj.BleedBox
+
+    findings = preflight(edit(marked, shrink), MARKED)
+    assert [(f.page, f.rule) for f in findings] == [(2, "printer-marks")]
+    assert findings[0].message.startswith("8 of 8 printer's marks reach beyond the MediaBox [-8.50 -8.50 603.78")
+
+
+def test_crop_marks_wanted_but_missing(make_master: Make, marked: Path) -> None:
+    plain = make_master("plain")
+    findings = preflight(plain, MARKED)
+    assert [(f.page, f.rule) for f in findings] == [(1, "printer-marks")]
+    assert findings[0].message.startswith("8 of the 8 crop marks are not drawn: left of the bottom edge, left of the "
+                                          "top edge, right of the bottom edge")
+    assert preflight(plain, PRINT) == []                  # a clinic that turned them off
+    # Lines that are not production aids (here: the marks' sequence tagged as a pagination artifact) are artwork.
+    untagged = edit(marked, lambda d: redraw_marks(d, lambda c: c.replace(b"/Type /Page", b"/Type /Pagination")))
+    assert [(f.page, f.rule) for f in preflight(untagged, MARKED)] == [(1, "printer-marks")]
+
+
+def test_weasyprint_marks_are_inside_the_bleed_and_not_production_aids(make_master: Make) -> None:
+    """Why the build draws its own: WeasyPrint's `marks: crop` are RGB, inside the bleed, and untagged."""
+    findings = preflight(make_master("marks", page="size: A4; bleed: 3mm; marks: crop"), MARKED)
+    assert [(f.page, f.rule) for f in findings] == [(1, "colour-space"), (1, "printer-marks")]
+    assert "8 of the 8 crop marks are not drawn" in findings[1].message
 
 
 def test_pdf_x4_without_a_cmyk_profile_has_no_output_intent(make: Make) -> None:
