@@ -45,7 +45,7 @@ def write_block(folder: Path, name: str, front: str, body: str = "Some plain tex
 VALID_FRONT = """
 id: test-block
 title: A test block
-role: possible-benefits
+role: condition-risks
 version: "1.0"
 last_reviewed: 2026-11-01
 review_due: 2027-11-01

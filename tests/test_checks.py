@@ -22,7 +22,7 @@ PLAIN = ("This block is written in plain words. Each sentence is short. It says 
 
 def problems_for(project: Path, body: str = PLAIN, front: str = VALID_FRONT, today: dt.date = TODAY,
                  name: str = "extra.md") -> list[str]:
-    write_block(project / FOLDER, name, front.replace("possible-benefits", "evidence").replace("test-block", "x"),
+    write_block(project / FOLDER, name, front.replace("condition-risks", "what-to-expect").replace("test-block", "x"),
                 body)
     library = content.load(project)
     return [p.format() for p in checks.run(library, today).problems if p.path == f"{FOLDER}/{name}"]
@@ -47,10 +47,11 @@ def test_review_due_soon_is_a_warning(project: Path) -> None:
 
 
 def test_draft_flag_lets_an_expired_block_build_marked_draft(project: Path, tmp_path: Path) -> None:
-    block = project / "content/en/acne-scars/possible-benefits.md"
+    block = project / "content/en/acne-scars/condition-risks.md"
     text = block.read_text()
-    block.write_text(text.replace("review_due: 2027-11-16", "review_due: 2026-11-20\ndraft: true", 1)
-                     .replace("last_reviewed: 2026-11-16", "last_reviewed: 2025-11-16", 1))
+    assert "review_due: 2027-11-25" in text and "last_reviewed: 2026-11-25" in text
+    block.write_text(text.replace("review_due: 2027-11-25", "review_due: 2026-11-20\ndraft: true", 1)
+                     .replace("last_reviewed: 2026-11-25", "last_reviewed: 2025-11-16", 1))
     outcome = builder.build(project, tmp_path, Selection("fennick-street-uk", "en", "acne-scars", "leaflet"), TODAY)
     assert outcome.ok and outcome.built
     assert any(p.rule == "review-expired" and p.severity == "warning" for p in outcome.problems)
@@ -171,14 +172,15 @@ def test_top_level_headings_inside_a_block_are_errors(project: Path) -> None:
 
 # --- required sections, strict, the whole library -----------------------------------------------------------
 
-def test_consent_sheet_without_risks_or_alternatives_fails(project: Path) -> None:
-    (project / "content/en/shared/risks.md").unlink()
-    (project / "content/en/burns-wounds/alternatives.md").unlink()
+def test_consent_form_without_legal_route_or_diagnosis_fails(project: Path) -> None:
+    (project / "content/en/shared/legal-route.us.md").unlink()
+    (project / "content/en/burns-wounds/consent-diagnosis.md").unlink()
     outcome = builder.check(project, Selection(kind="consent"), TODAY, strict=False)
     messages = [p.format() for p in outcome.problems]
-    assert any("required-section: no block fills role 'risks' for acne-scars" in m for m in messages)
-    assert any("required-section: no block fills role 'alternatives' for burns-wounds" in m for m in messages)
-    assert not any("role 'alternatives' for acne-scars" in m for m in messages)
+    assert any("required-section: no block fills role 'legal-route' for acne-scars (US, en)" in m for m in messages)
+    assert not any("role 'legal-route' for acne-scars (UK" in m for m in messages)     # the UK block is there
+    assert any("required-section: no block fills role 'consent-diagnosis' for burns-wounds" in m for m in messages)
+    assert not any("role 'consent-diagnosis' for acne-scars" in m for m in messages)
 
 
 def test_strict_turns_warnings_into_errors(project: Path) -> None:
@@ -192,7 +194,7 @@ def test_strict_turns_warnings_into_errors(project: Path) -> None:
 def test_shipped_content_passes_check_strict() -> None:
     outcome = builder.check(ROOT, Selection(), TODAY, strict=True)
     assert [p.format() for p in outcome.problems] == []
-    assert len(outcome.documents) == 2 * 5 * 2          # US and UK, five conditions, two kinds
+    assert len(outcome.documents) == 2 * 5 * 4          # US and UK, five conditions, four kinds
     assert all(row.grade <= 8 for row in outcome.documents)
 
 
@@ -233,6 +235,27 @@ def test_low_contrast_clinic_colours_are_an_error(project: Path) -> None:
     assert len(found) == 2          # also on the accent panels
 
 
+def test_evidence_blocks_must_cite_a_study_level_source(project: Path) -> None:
+    """A block saying what studies found cites the studies (policy: content/policy/checks.yaml `evidence`)."""
+    front = VALID_FRONT.replace("condition-risks", "evidence-summary").replace("test-block", "x")
+    write_block(project / FOLDER, "extra.md", front, PLAIN)
+    found = [p.format() for p in checks.run(content.load(project), TODAY).problems if p.path == f"{FOLDER}/extra.md"]
+    assert found == [f"{FOLDER}/extra.md:9: sources: a block of role 'evidence-summary' says what studies found: "
+                     "cite at least one source of type study, review, guideline, label, registry (with its doi, pmid "
+                     "or registry number)"]
+    study = front + ("  - title: A trial\n    url: https://doi.org/10.1000/xyz1\n    type: study\n"
+                     "    doi: 10.1000/xyz1\n")
+    write_block(project / FOLDER, "extra.md", study, PLAIN)
+    assert [p for p in checks.run(content.load(project), TODAY).problems if p.path == f"{FOLDER}/extra.md"] == []
+
+
+def test_a_study_source_needs_its_identifier(project: Path) -> None:
+    front = VALID_FRONT.replace("test-block", "x") + "  - title: A trial\n    url: https://example.org/t\n    type: study\n"
+    write_block(project / FOLDER, "extra.md", front, PLAIN)
+    problems = [p.format() for p in content.load(project).problems if p.path == f"{FOLDER}/extra.md"]
+    assert len(problems) == 1 and "a source of type 'study' needs its 'doi' or 'pmid'" in problems[0]
+
+
 def test_shipped_clinic_colours_pass() -> None:
     assert [p for p in checks.run(content.load(ROOT), TODAY).problems if p.rule == "contrast"] == []
 
@@ -240,7 +263,7 @@ def test_shipped_clinic_colours_pass() -> None:
 # --- the memo of findings -------------------------------------------------------------------------------------
 
 def _extra(project: Path, body: str) -> None:
-    write_block(project / FOLDER, "extra.md", VALID_FRONT.replace("possible-benefits", "evidence")
+    write_block(project / FOLDER, "extra.md", VALID_FRONT.replace("condition-risks", "what-to-expect")
                 .replace("test-block", "x"), body)
 
 
@@ -280,7 +303,7 @@ def test_build_keeps_the_memo_and_survives_a_broken_one(project: Path, tmp_path:
     memo = tmp_path / builder.MEMO
     assert memo.is_file() and len(json.loads(memo.read_text())) == len(content.load(project).languages["en"].blocks)
     memo.write_text("{ not json")
-    block = project / "content/en/acne-scars/possible-benefits.md"
+    block = project / "content/en/acne-scars/condition-risks.md"
     block.write_text(block.read_text() + "\nThis is a miracle.\n")
     outcome = builder.build(project, tmp_path, selection, TODAY, jobs=1)
     assert not outcome.ok and [p for p in outcome.problems if p.rule == "overclaim"]

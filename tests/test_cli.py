@@ -38,11 +38,11 @@ def test_check_passes_on_shipped_content(project: Path) -> None:
 
 def test_check_reports_every_problem_then_exits_1(project: Path) -> None:
     line_a = break_block(project, "content/en/acne-scars/evidence.md")
-    line_b = break_block(project, "content/en/shared/delivery.md")
+    line_b = break_block(project, "content/en/shared/questions.md")
     result = run(project, "check")
     assert result.returncode == 1
     assert f"content/en/acne-scars/evidence.md:{line_a}: schema: front matter: 'review_due'" in result.stderr
-    assert f"content/en/shared/delivery.md:{line_b}: schema: front matter: 'review_due'" in result.stderr
+    assert f"content/en/shared/questions.md:{line_b}: schema: front matter: 'review_due'" in result.stderr
     assert not (project / "output").exists()
 
 
@@ -59,7 +59,7 @@ def test_build_selection_and_manifest(project: Path) -> None:
     assert result.returncode == 0, result.stderr
     manifest = json.loads((project / "output/manifest.json").read_text())
     assert [d["path"] for d in manifest["documents"]] == [
-        "fennick-street-uk/en/acne-scars-consent-screen.pdf", "fennick-street-uk/en/acne-scars-leaflet-screen.pdf"]
+        f"fennick-street-uk/en/acne-scars-{kind}-screen.pdf" for kind in ("consent", "evidence", "leaflet", "summary")]
     assert not list(project.glob("output/**/.*.tmp"))
 
 
@@ -67,29 +67,29 @@ def test_broken_block_fails_only_its_documents_and_keeps_the_last_good_pdf(proje
     assert run(project, "--clinic", "fennick-street-uk", "--variant", "screen").returncode == 0
     output = project / "output/fennick-street-uk/en"
     before = {p.name: p.read_bytes() for p in output.glob("*.pdf")}
-    assert len(before) == 10
+    assert len(before) == 20
 
-    line = break_block(project, "content/en/acne-scars/evidence.md")     # used by the consent sheet only
+    line = break_block(project, "content/en/acne-scars/evidence.md")     # used by the research document only
     (project / "content/en/burns-wounds/condition-overview.md").write_text(
         (project / "content/en/burns-wounds/condition-overview.md").read_text() + "\nA new sentence.\n")
     result = run(project, "--clinic", "fennick-street-uk", "--variant", "screen")
 
     assert result.returncode == 1
     assert f"content/en/acne-scars/evidence.md:{line}:" in result.stderr
-    assert "failed: fennick-street-uk/en/acne-scars-consent-screen.pdf" in result.stderr
+    assert "failed: fennick-street-uk/en/acne-scars-evidence-screen.pdf" in result.stderr
     assert result.stderr.count("failed: ") == 1
     after = {p.name: p.read_bytes() for p in output.glob("*.pdf")}
-    assert after["acne-scars-consent-screen.pdf"] == before["acne-scars-consent-screen.pdf"]   # last good kept
+    assert after["acne-scars-evidence-screen.pdf"] == before["acne-scars-evidence-screen.pdf"]   # last good kept
     assert after["burns-wounds-leaflet-screen.pdf"] != before["burns-wounds-leaflet-screen.pdf"]  # others rebuilt
     manifest = {d["path"] for d in json.loads((project / "output/manifest.json").read_text())["documents"]}
-    assert "fennick-street-uk/en/acne-scars-consent-screen.pdf" in manifest
+    assert "fennick-street-uk/en/acne-scars-evidence-screen.pdf" in manifest
 
 
 def test_missing_required_block_fails_the_documents_needing_it(project: Path) -> None:
-    (project / "content/en/shared/costs.md").unlink()          # only consent sheets use costs
+    (project / "content/en/shared/screening.md").unlink()     # the consent form uses it, the leaflet does not
     result = run(project, "check")
     assert result.returncode == 1
-    assert "content/kinds/consent.yaml" in result.stderr and "no block fills role 'costs'" in result.stderr
+    assert "content/kinds/consent.yaml" in result.stderr and "no block fills role 'screening'" in result.stderr
     built = run(project, "--clinic", "cedar-hollow-us", "--condition", "acne-scars", "--variant", "screen")
     assert built.returncode == 1
     assert (project / "output/cedar-hollow-us/en/acne-scars-leaflet-screen.pdf").is_file()
@@ -107,11 +107,11 @@ def test_template_error_names_template_and_line(project: Path) -> None:
 
 
 def test_json_format(project: Path) -> None:
-    break_block(project, "content/en/shared/delivery.md")
+    break_block(project, "content/en/shared/questions.md")
     result = run(project, "check", "--format", "json")
     assert result.returncode == 1
     report = json.loads(result.stdout)
-    assert {p["path"] for p in report["problems"]} >= {"content/en/shared/delivery.md"}
+    assert {p["path"] for p in report["problems"]} >= {"content/en/shared/questions.md"}
 
 
 def test_patient_details_fill_the_consent_sheet(project: Path) -> None:

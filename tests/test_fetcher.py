@@ -38,7 +38,7 @@ def test_refuses_anything_else(fetcher: ProjectFetcher, url: str) -> None:
 
 
 def _build_with_body(project: Path, tmp_path: Path, body: str) -> builder.Outcome:
-    block = project / "content/en/acne-scars/possible-benefits.md"
+    block = project / "content/en/acne-scars/condition-risks.md"
     text = block.read_text()
     head, rest = text.split("\n---\n", 1)
     block.write_text(f"{head}\n---\n{body}\n\n{rest}")
@@ -56,9 +56,9 @@ def test_refused_or_missing_files_fail_the_document_naming_the_block(project: Pa
                                                                      body: str, expected: str) -> None:
     outcome = _build_with_body(project, tmp_path, body)
     assert outcome.failed == ["fennick-street-uk/en/acne-scars-leaflet-screen.pdf"]
-    block_line = (project / "content/en/acne-scars/possible-benefits.md").read_text().splitlines().index(body) + 1
+    block_line = (project / "content/en/acne-scars/condition-risks.md").read_text().splitlines().index(body) + 1
     found = [p.format() for p in outcome.problems]
-    assert any(m.startswith(f"content/en/acne-scars/possible-benefits.md:{block_line}:") and expected in m
+    assert any(m.startswith(f"content/en/acne-scars/condition-risks.md:{block_line}:") and expected in m
                for m in found), found
     assert not (tmp_path / "out/fennick-street-uk/en/acne-scars-leaflet-screen.pdf").exists()
 

@@ -57,19 +57,20 @@ def append(file: Path, text: str) -> None:
 
 def test_second_build_renders_nothing(project: Path) -> None:
     first = build(project)
-    assert len(first.added) == 10 and first.ok
+    assert len(first.added) == 20 and first.ok
     second = build(project)
-    assert second.built == [] and len(second.unchanged) == 10 and second.ok
+    assert second.built == [] and len(second.unchanged) == 20 and second.ok
 
 
 def test_changed_block_rebuilds_exactly_its_users(project: Path) -> None:
     build(project)
-    append(project / "content/en/shared/trial-eligibility.md", "\nAsk us about trials.\n")   # consent sheets only
+    append(project / "content/en/shared/trial-eligibility.md", "\nAsk us about trials.\n")   # online research only
     outcome = build(project)
-    assert sorted(outcome.changed) == sorted(f"fennick-street-uk/en/{c}-consent-screen.pdf" for c in (
+    assert sorted(outcome.changed) == sorted(f"fennick-street-uk/en/{c}-evidence-screen.pdf" for c in (
         "acne-scars", "wrinkles-ageing-skin", "burns-wounds", "inflammatory-conditions", "pigmentation-disorders"))
-    append(project / "content/en/acne-scars/possible-benefits.md", "\nAsk us what to expect.\n")  # one leaflet
-    assert build(project).changed == ["fennick-street-uk/en/acne-scars-leaflet-screen.pdf"]
+    append(project / "content/en/acne-scars/condition-risks.md", "\nAsk us what to expect.\n")  # one leaflet
+    assert sorted(build(project).changed) == ["fennick-street-uk/en/acne-scars-evidence-screen.pdf",  # its sources
+                                              "fennick-street-uk/en/acne-scars-leaflet-screen.pdf"]
 
 
 def test_changed_template_rebuilds_exactly_its_users(project: Path) -> None:
@@ -79,7 +80,7 @@ def test_changed_template_rebuilds_exactly_its_users(project: Path) -> None:
     assert len(outcome.changed) == 15 and all("-leaflet-" in p for p in outcome.changed)
     append(project / "templates/large-print.css", "/* a note */\n")
     outcome = build(project, Selection(clinic="fennick-street-uk"))
-    assert len(outcome.changed) == 10 and all(p.endswith("-large-print.pdf") for p in outcome.changed)
+    assert len(outcome.changed) == 15 and all(p.endswith("-large-print.pdf") for p in outcome.changed)
 
 
 def test_removed_source_removes_its_outputs(project: Path) -> None:

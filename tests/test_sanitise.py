@@ -19,7 +19,7 @@ from handouts.render import Renderer
 from helpers import text
 from test_cli import run
 
-BLOCK = "content/en/acne-scars/possible-benefits.md"
+BLOCK = "content/en/acne-scars/condition-risks.md"
 DOCUMENT = "output/fennick-street-uk/en/acne-scars-leaflet-screen.pdf"
 ONE = ["--clinic", "fennick-street-uk", "--condition", "acne-scars", "--kind", "leaflet", "--variant", "screen"]
 SELECTION = Selection("fennick-street-uk", "en", "acne-scars", "leaflet", "screen")
@@ -89,7 +89,7 @@ HARMLESS = {
 def _assert_gone(html: str, gone: list[str], kept: str) -> None:
     """Look in the block's own section of the page (the page's <head> has its own <style>, the leaflet its QR
     code <svg>): nothing of `gone` is left, the prose `kept` is."""
-    section = re.search(r'<section class="block role-possible-benefits".*?</section>', html, re.S)
+    section = re.search(r'<section class="block role-condition-risks".*?</section>', html, re.S)
     assert section, html
     for needle in gone:
         assert needle.lower() not in section[0].lower(), needle

@@ -21,7 +21,7 @@ def test_shipped_content_loads_without_problems() -> None:
 
 
 def test_valid_block_is_loaded(project: Path) -> None:
-    write_block(project / "content/en/acne-scars", "extra.md", VALID_FRONT.replace("possible-benefits", "evidence"))
+    write_block(project / "content/en/acne-scars", "extra.md", VALID_FRONT.replace("condition-risks", "evidence"))
     library = content.load(project)
     block = next(b for b in library.languages["en"].blocks if b.meta.id == "test-block")
     assert block.meta.role == "evidence"
@@ -67,14 +67,14 @@ def test_review_due_must_follow_last_reviewed(project: Path) -> None:
 
 
 def test_unknown_role_is_an_error(project: Path) -> None:
-    write_block(project / "content/en/acne-scars", "role.md", VALID_FRONT.replace("possible-benefits", "benefitz"))
+    write_block(project / "content/en/acne-scars", "role.md", VALID_FRONT.replace("condition-risks", "benefitz"))
     assert any(m.startswith("content/en/acne-scars/role.md:4: schema: front matter: role 'benefitz'")
                for m in messages(project))
 
 
 def test_duplicate_block_id_is_an_error(project: Path) -> None:
-    write_block(project / "content/en/acne-scars", "a.md", VALID_FRONT.replace("possible-benefits", "evidence"))
-    write_block(project / "content/en/acne-scars", "b.md", VALID_FRONT.replace("possible-benefits", "evidence"))
+    write_block(project / "content/en/acne-scars", "a.md", VALID_FRONT.replace("condition-risks", "evidence"))
+    write_block(project / "content/en/acne-scars", "b.md", VALID_FRONT.replace("condition-risks", "evidence"))
     assert any("b.md:2:" in m and "id 'test-block' is already used" in m for m in messages(project))
 
 
