@@ -283,7 +283,7 @@ def _own_folders(library: content.Library, manifest: Manifest) -> list[str]:
 def _expected_cost(job: Job, previous: Entry | None, variant: Variant) -> tuple[int, int, float]:
     """Pages of the last build when known, then the length of the text, then the size of the type."""
     return (previous.pages if previous else 0, sum(len(section.block.body) for section in job.sections),
-            variant.min_body_pt)
+            variant.min_text_pt)
 
 
 def _print_all(library: content.Library, tasks: list[tuple[Job, str]], jobs: int):

@@ -1,4 +1,5 @@
-"""Length is policy: page limits per kind and variant, and a words range per kind (content/policy/length.yaml).
+"""Length and size are policy: page limits per kind and variant, a words range per kind (content/policy/length.yaml),
+and large print large everywhere (every character at templates/variants.yaml's min_text_pt or more).
 
 Nothing here depends on how long the shipped content is: each test sets the limits it needs in a scratch copy."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from conftest import ROOT, TODAY
 from handouts import builder, checks, content
 from handouts.plan import Selection, plan
 from handouts.publish import Manifest, sha256
-from helpers import VALID_FRONT, write_block
+from helpers import VALID_FRONT, text_sizes, write_block
 
 POLICY = "content/policy/length.yaml"
 LEAFLET = Selection("fennick-street-uk", "en", "acne-scars", "leaflet", "screen")
@@ -180,3 +182,42 @@ def test_the_table_shows_each_documents_words_and_range(project: Path) -> None:
     leaflet = next(line.split() for line in lines if line.startswith("en UK acne-scars leaflet"))
     consent = next(line.split() for line in lines if line.startswith("en UK acne-scars consent"))
     assert int(leaflet[6]) > 10 and leaflet[7] == "10-1000000" and consent[7] == "-"
+
+
+# --- large print: every character at 16 pt or more ------------------------------------------------------------
+
+def _logo_lettering(project: Path, clinic: str) -> set[str]:
+    svg = ET.parse(project / "content/clinics" / clinic / "logo.svg").getroot()
+    return {"".join(element.itertext()).strip() for element in svg.iter("{http://www.w3.org/2000/svg}text")}
+
+
+def test_real_large_print_has_no_text_under_16_pt(project: Path) -> None:
+    """The shipped templates and content, built in large print for each clinic (limits off: length is not the
+    point here), read by pypdf: nothing under 16 pt but the lettering of the logo in the title band."""
+    set_policy(project, "large_print_factor: 2.5\nkinds: {}\n")
+    outcome = builder.build(project, project / "output", Selection(condition="acne-scars", variant="large-print"),
+                            TODAY, jobs=2)
+    assert outcome.ok and len(outcome.added) == 4, [p.format() for p in outcome.problems]
+    for path in outcome.added:
+        logo = _logo_lettering(project, path.split("/")[0])
+        sizes = text_sizes(project / "output" / path)
+        small = [(page, size, text) for page, size, text in sizes if size < 16]
+        assert {text for _, _, text in small} == logo, path          # the reader does see small text: the logo's
+        assert {page for page, _, _ in small} == {1}, path
+        pages = len(PdfReader(project / "output" / path).pages)
+        # headers, footers and page numbers are on every page, at 16 pt or more
+        assert {page for page, size, text in sizes if re.fullmatch(rf"Page {page} of {pages}", text)
+                and size >= 16} == set(range(1, pages + 1)), path
+
+
+def test_small_text_in_large_print_fails_the_document(project: Path) -> None:
+    css = project / "templates/large-print.css"
+    css.write_text(css.read_text() + "\n.title-band .doc-meta { font-size: 11pt; }\n")
+    selection = Selection("fennick-street-uk", "en", "acne-scars", "leaflet", "large-print")
+    set_policy(project, "large_print_factor: 2.5\nkinds: {}\n")
+    outcome = builder.build(project, project / "output", selection, TODAY, jobs=1)
+    output = "fennick-street-uk/en/acne-scars-leaflet-large-print.pdf"
+    assert outcome.failed == [output] and not (project / "output" / output).exists()
+    [problem] = outcome.problems
+    assert problem.format().startswith(f"{output}:1: preflight/text-size: ")
+    assert 'the smallest 11 pt ("Version 1.0' in problem.message
