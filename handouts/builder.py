@@ -16,7 +16,7 @@ import re
 import secrets
 import stat
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -109,8 +109,12 @@ def _load_and_review(root: Path, today: dt.date, strict: bool,
     review = checks.run(library, today, memo)
     found = list(library.problems) + review.problems
     if strict:
-        found = [Problem(p.path, p.line, p.message, p.rule, "error") for p in found]
-    return content.with_problems(library, found), checks.Review(found, review.scores, review.memo)
+        found = _strict(found)
+    return content.with_problems(library, found), replace(review, problems=found)
+
+
+def _strict(problems: list[Problem]) -> list[Problem]:
+    return [Problem(p.path, p.line, p.message, p.rule, "error") for p in problems]
 
 
 MEMO = ".checks-memo.json"       # in the output folder: the content checks' findings for unchanged blocks
@@ -132,6 +136,8 @@ def check(root: Path, selection: Selection, today: dt.date, strict: bool) -> Out
     outcome = Outcome(problems=list(review.problems))
     # The reviewer's table covers every document that can be assembled, errors or not.
     outcome.documents = checks.document_rows(list(plan(content.with_problems(library, []), selection).jobs), review)
+    words = checks.words_problems(outcome.documents, review.lengths)
+    outcome.problems += _strict(words) if strict else words
     renderer = Renderer(root)
     outcome.problems += renderer.compile_all()
     for failed in the_plan.failed:
@@ -150,7 +156,8 @@ Progress = Callable[[str, str], None]          # (what happened, document path)
 
 def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, strict: bool = False,
           jobs: int | None = None, progress: Progress | None = None) -> Outcome:
-    """Build what changed. A document with errors keeps its last good PDF; the others still build."""
+    """Build what changed. A document with errors, or over its page limit, keeps its last good PDF; the others
+    still build."""
     report = progress or (lambda event, path: None)
     jobs = jobs or os.cpu_count() or 1
     if jobs > 1 and not (output_dir / Manifest.NAME).exists():
@@ -182,7 +189,14 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
         digest = inputs_digest(inputs_of[job.output])
         previous = manifest.entries.get(job.output)
         if previous is not None and previous.inputs_digest == digest:
-            outcome.unchanged.append(job.output)
+            # Not printed again, but held to today's page limit like a printed one (the manifest has its pages).
+            over = _over_limit(review, job, previous.pages)
+            if over:
+                outcome.failed.append(job.output)
+                outcome.problems.append(over)
+                report("failed", job.output)
+            else:
+                outcome.unchanged.append(job.output)
         else:
             tasks.append((job, digest))
     # Longest first, so that no worker is left with a long document when the others have finished.
@@ -193,9 +207,10 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
     for result in _print_all(library, tasks, jobs):
         outcome.peak_worker_mb = max(outcome.peak_worker_mb, result.peak_rss_mb)
         job = result.job
-        if result.pdf is None:
+        over = _over_limit(review, job, result.pages) if result.pdf is not None else None
+        if result.pdf is None or over:
             outcome.failed.append(job.output)
-            outcome.problems += result.problems
+            outcome.problems += [*result.problems, *([over] if over else [])]
             report("failed", job.output)
             continue
         inputs = inputs_of[job.output]
@@ -210,6 +225,12 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
         manifest.save()
     outcome.problems = sorted(set(outcome.problems))
     return outcome
+
+
+def _over_limit(review: checks.Review, job: Job, pages: int) -> Problem | None:
+    """An error when the document has more pages than content/policy/length.yaml allows its kind and variant: it
+    fails, and its last good PDF stays."""
+    return review.lengths.page_problem(job.output, job.kind_id, job.variant, pages) if review.lengths else None
 
 
 def _old_patient_sheets(output_dir: Path) -> list[Problem]:
@@ -263,7 +284,7 @@ def _own_folders(library: content.Library, manifest: Manifest) -> list[str]:
 def _expected_cost(job: Job, previous: Entry | None, variant: Variant) -> tuple[int, int, float]:
     """Pages of the last build when known, then the length of the text, then the size of the type."""
     return (previous.pages if previous else 0, sum(len(section.block.body) for section in job.sections),
-            variant.min_body_pt)
+            variant.min_text_pt)
 
 
 def _print_all(library: content.Library, tasks: list[tuple[Job, str]], jobs: int):

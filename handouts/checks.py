@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -18,13 +19,13 @@ from urllib.parse import urlsplit
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, NonNegativeInt, PositiveInt, field_validator
 
 from . import code_digest, contrast, fonts, markdown_ext, yamlio
 from .content import Block, Library
-from .models import Model, SourceType, Text, validate
+from .models import Model, Slug, SourceType, Text, validate
 from .problems import BuildError, Problem, relpath, shorten
-from .readability import Score, score
+from .readability import WORD, Score, score
 
 
 class ReviewPolicy(Model):
@@ -70,6 +71,111 @@ class Policy:
     files: tuple[Path, ...]      # the policy files, whose bytes key the memo of findings
 
 
+class KindLength(Model):
+    """How long one kind of document may be: pages per variant, and the words a reader reads in its blocks."""
+
+    pages: dict[Literal["screen", "print"], PositiveInt] = Field(default_factory=dict)
+    words: tuple[NonNegativeInt, NonNegativeInt] | None = None
+
+    @field_validator("pages", mode="before")
+    @classmethod
+    def _no_large_print(cls, value: object) -> object:
+        if isinstance(value, dict) and "large-print" in value:
+            raise ValueError("large print has no limit of its own: it is 'large_print_factor' times the screen limit")
+        return value
+
+    @field_validator("words")
+    @classmethod
+    def _in_order(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        if value is not None and value[0] > value[1]:
+            raise ValueError(f"give the fewest words first, then the most: [{value[1]}, {value[0]}]")
+        return value
+
+
+class LengthPolicy(Model):
+    large_print_factor: float = Field(ge=1)
+    kinds: dict[Slug, KindLength] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A page limit and where the policy sets it."""
+
+    pages: int
+    where: str          # e.g. "content/policy/length.yaml:9"
+    how: str = ""       # how it follows from other limits (large print), for messages
+
+
+@dataclass(frozen=True)
+class Lengths:
+    """content/policy/length.yaml, validated, with the line of each value for messages."""
+
+    policy: LengthPolicy
+    path: str
+    data: yamlio.Located
+
+    def line(self, *loc: str) -> int:
+        return yamlio.line_of(self.data, loc, 1)
+
+    def _at(self, *loc: str) -> str:
+        return f"{self.path}:{self.line(*loc)}"
+
+    def pages(self, kind: str, variant: str) -> Limit | None:
+        """The most pages a document of `kind` may have in `variant`; None when the policy sets no limit. Large
+        print's is the screen limit times the factor, rounded down: known before anything is printed."""
+        spec = self.policy.kinds.get(kind)
+        if spec is None:
+            return None
+        if variant == "large-print":
+            screen = spec.pages.get("screen")
+            if screen is None:
+                return None
+            factor = self.policy.large_print_factor     # rounded down, after a hair more: 2.3 x 10 is 23
+            return Limit(math.floor(factor * screen + 1e-9),
+                         f"{self._at('large_print_factor')}, {self._at('kinds', kind, 'pages', 'screen')}",
+                         f", {factor:g} x its screen limit of {screen}")
+        if variant not in spec.pages:
+            return None
+        return Limit(spec.pages[variant], self._at("kinds", kind, "pages", variant))
+
+    def page_problem(self, output: str, kind: str, variant: str, pages: int) -> Problem | None:
+        """An error naming the PDF (at its first page past the limit) when it has more pages than allowed."""
+        limit = self.pages(kind, variant)
+        if limit is None or pages <= limit.pages:
+            return None
+        where = "in large print" if variant == "large-print" else f"in the {variant} variant"
+        return Problem(output, limit.pages + 1, f"{pages} pages; the {kind}'s limit {where} is {limit.pages}"
+                                                f"{limit.how} ({limit.where})", "pages")
+
+    def words(self, kind: str) -> tuple[int, int] | None:
+        """The fewest and most words a document of `kind` should have (see `line` for where)."""
+        spec = self.policy.kinds.get(kind)
+        return spec.words if spec is not None else None
+
+
+LENGTH_FILE = "content/policy/length.yaml"
+
+
+def load_lengths(root: Path) -> tuple[Lengths | None, list[Problem]]:
+    """The length policy, or None and the problems that stop it. A kind it names that has no content/kinds/ file is
+    a warning (a misspelt name would limit nothing), not an error: its limits may come before the kind does."""
+    file = root / LENGTH_FILE
+    shown = relpath(file, root)
+    try:
+        data = _policy_file(file, root)
+    except BuildError as exc:
+        return None, list(exc.problems)
+    policy, problems = validate(LengthPolicy, data, shown, 1, "policy")
+    if policy is None:
+        return None, problems
+    assert isinstance(data, yamlio.Located)
+    lengths = Lengths(policy, shown, data)
+    unknown = [Problem(shown, yamlio.line_of(data, ("kinds", kind), 1), f"kind '{kind}' has no content/kinds/"
+                       f"{kind}.yaml: these limits apply to no document", "policy", "warning")
+               for kind in policy.kinds if not (root / "content" / "kinds" / f"{kind}.yaml").is_file()]
+    return lengths, unknown
+
+
 def _policy_file(file: Path, root: Path) -> object:
     return yamlio.load(file, relpath(file, root), root)
 
@@ -110,6 +216,7 @@ class _Units(HTMLParser):
         self._current: list[str] = []
         self._stack: list[bool] = []     # for each open element: does it hide its text from scoring?
         self._skip = 0
+        self._read: list[str] = []       # every word a reader reads, headings and fill-in labels too
 
     def _flush(self) -> None:
         text = " ".join("".join(self._current).split())
@@ -123,6 +230,7 @@ class _Units(HTMLParser):
         values = dict(attrs)
         if tag in self.BREAKS:
             self._flush()
+            self._read.append(" ")
         if tag == "a" and "href" in values:       # an <a> without one (its link removed) is no link
             self.links.append(values["href"] or "")
         if tag == "img":
@@ -137,10 +245,15 @@ class _Units(HTMLParser):
             self._skip -= self._stack.pop()
         if tag in self.BREAKS:
             self._flush()
+            self._read.append(" ")
 
     def handle_data(self, data: str) -> None:
+        self._read.append(data)
         if not self._skip:
             self._current.append(data)
+
+    def words_read(self) -> int:
+        return len(WORD.findall("".join(self._read)))
 
     def close(self) -> None:
         super().close()
@@ -163,6 +276,7 @@ class Checker:
         self.patterns = [(p, re.compile(r"(?<![\w])" + r"[\s\-]+".join(re.escape(w) for w in p.phrase.split())
                                         + r"(?![\w])", re.IGNORECASE)) for p in policy.phrases]
         self.scores: dict[str, Score] = {}
+        self.words: dict[str, int] = {}      # the words a reader reads in each block, for the length policy
         self.memo: dict[str, list] = {}       # what this run found, by memo key
         self._salt = "\n".join([code_digest(),
                                 *(f"{name} {version(name)}" for name in ("markdown", "nh3", "pyphen")),
@@ -180,9 +294,12 @@ class Checker:
             result = score(parsed.units)
             problems = (self.raw_html(block, removed) + self.readability(block, result) + self.phrases(block)
                         + self.sources(block) + self.links(block, parsed) + self.headings(block) + self.glyphs(block))
-            found = [[result.words, result.sentences, result.syllables], [p.as_dict() for p in problems]]
+            # The scores, then the words a reader reads (the block's title, headings and labels too).
+            read = parsed.words_read() + len(WORD.findall(block.meta.title))
+            found = [[result.words, result.sentences, result.syllables, read], [p.as_dict() for p in problems]]
         self.memo[key] = found
-        self.scores[block.path] = Score(*found[0])
+        self.scores[block.path] = Score(*found[0][:3])
+        self.words[block.path] = found[0][3]
         return self.review(block) + [Problem(**problem) for problem in found[1]]
 
     def review(self, block: Block) -> list[Problem]:
@@ -329,25 +446,28 @@ def clinic_contrast(library: Library, policy: ContrastPolicy) -> list[Problem]:
 
 @dataclass(frozen=True)
 class Review:
-    """What the checker found: every problem, and each block's readability."""
+    """What the checker found: every problem, each block's readability and words, and the length policy."""
 
     problems: list[Problem]
     scores: dict[str, Score]
     memo: dict[str, list] = field(default_factory=dict)    # for the next run: see Checker.block
+    words: dict[str, int] = field(default_factory=dict)    # the words a reader reads, by block
+    lengths: Lengths | None = None                         # None when content/policy/length.yaml has errors
 
 
 def run(library: Library, today: dt.date, memo: dict[str, list] | None = None) -> Review:
     """Apply every content rule to every loaded block, reusing an earlier run's `memo` where it still holds."""
+    lengths, problems = load_lengths(library.root)
     try:
         policy = load_policy(library.root)
     except BuildError as exc:
-        return Review(list(exc.problems), {})
+        return Review(problems + list(exc.problems), {}, lengths=lengths)
     checker = Checker(library, policy, today)
-    problems: list[Problem] = clinic_contrast(library, policy.thresholds.contrast)
+    problems += clinic_contrast(library, policy.thresholds.contrast)
     for language in library.languages.values():
         for block in language.blocks:
             problems += checker.block(block, memo)
-    return Review(problems, checker.scores, checker.memo)
+    return Review(problems, checker.scores, checker.memo, checker.words, lengths)
 
 
 @dataclass(frozen=True)
@@ -361,10 +481,15 @@ class DocumentRow:
     kind: str
     grade: float
     ease: float
-    words: int
+    words: int                              # the words a reader reads in its blocks (not the template's)
+    word_range: tuple[int, int] | None      # what content/policy/length.yaml allows, if it says
     review_due: str
     warnings: int
     errors: int
+
+    @property
+    def name(self) -> str:
+        return f"the {self.condition} {self.kind} ({self.language}, {self.country})"
 
 
 def document_rows(jobs: list, review: Review) -> list[DocumentRow]:
@@ -378,8 +503,25 @@ def document_rows(jobs: list, review: Review) -> list[DocumentRow]:
         for path in paths:
             total = total + review.scores.get(path, Score(0, 0, 0))
         mine = [p for p in review.problems if p.path in paths]
-        rows[key] = DocumentRow(*key, grade=round(total.grade, 1), ease=round(total.ease, 1), words=total.words,
+        rows[key] = DocumentRow(*key, grade=round(total.grade, 1), ease=round(total.ease, 1),
+                                words=sum(review.words.get(path, 0) for path in paths),
+                                word_range=review.lengths.words(job.kind_id) if review.lengths else None,
                                 review_due=job.review_due.isoformat(),
                                 warnings=sum(p.severity == "warning" for p in mine),
                                 errors=sum(p.severity == "error" for p in mine))
     return [rows[k] for k in sorted(rows)]
+
+
+def words_problems(rows: list[DocumentRow], lengths: Lengths | None) -> list[Problem]:
+    """A warning for each document whose blocks hold fewer or more words than its kind's range: a warning, as the
+    template's own words (labels, headings, the contact panel) are not counted."""
+    found = []
+    for row in rows:
+        if lengths is None or row.word_range is None or row.word_range[0] <= row.words <= row.word_range[1]:
+            continue
+        fewest, most = row.word_range
+        side = f"more than {most:,}" if row.words > most else f"fewer than {fewest:,}"
+        found.append(Problem(lengths.path, lengths.line("kinds", row.kind, "words"),
+                             f"{row.name} has {row.words:,} words in its blocks, {side}: the {row.kind}'s range is "
+                             f"{fewest:,} to {most:,}", "words", "warning"))
+    return found

@@ -102,9 +102,10 @@ def _print_report(outcome: builder.Outcome, fmt: str) -> None:
 
 
 def _table(rows: list) -> str:
-    header = ("document", "grade", "ease", "words", "review due", "warnings", "errors")
+    header = ("document", "grade", "ease", "words", "word range", "review due", "warnings", "errors")
     lines = [(f"{r.language} {r.country} {r.condition} {r.kind}", f"{r.grade:.1f}", f"{r.ease:.0f}", str(r.words),
-              r.review_due, str(r.warnings), str(r.errors)) for r in rows]
+              f"{r.word_range[0]}-{r.word_range[1]}" if r.word_range else "-", r.review_due, str(r.warnings),
+              str(r.errors)) for r in rows]
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
     def fmt(cells: tuple) -> str:
         return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))

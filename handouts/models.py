@@ -212,7 +212,7 @@ class Variant(Model):
     stylesheet: Text | None
     colour: Literal["rgb", "cmyk"]
     page_margin_mm: float = Field(gt=0)     # left and right page margins, which the edge band spans
-    min_body_pt: float = 0
+    min_text_pt: float = Field(default=0, ge=0)   # every character at least this size (0: no minimum)
     crop_marks: CropMarks | None = None     # drawn on the PDF after WeasyPrint, for clinics that want them
 
     @model_validator(mode="after")

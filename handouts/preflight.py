@@ -5,7 +5,9 @@ unencrypted, free of JavaScript and have every font embedded. A print master mus
 BleedBox right, a PDF/X output intent with an embedded CMYK profile, no DeviceRGB colour, no RGB or
 low-resolution images, and its printer's marks outside the BleedBox (and, where they are wanted, its crop marks
 there). A screen or large-print copy must be tagged, with a language, a displayed title, alternative
-text on every figure and no crop marks or bleed; a large-print copy's body text must be large enough.
+text on every figure and no crop marks or bleed; in a large-print copy every character must be large enough (the
+size it is drawn at: font size times the text matrix and the transformation in force), except the lettering of
+the logo's artwork.
 
 Content streams are read with the graphics state tracked through q/Q/cm, into Form XObjects and tiling patterns
 (WeasyPrint draws backgrounds as tiling patterns and its crop marks as a Form XObject).
@@ -44,6 +46,7 @@ MAX_CONTENT_BYTES = 8_000_000   # all the content read for one document, decoded
 MAX_OPERATORS = 1_000_000       # content stream operators read for one document
 TIME_BUDGET = 20.0              # seconds for one document, checked as the checks go
 SHOWN = 60                      # characters of a link or a path quoted in a finding
+SAMPLES = 40                    # pieces of text kept for each size on a page, to quote the smallest
 
 VARIANTS = ("print", "screen", "large-print")
 TOLERANCE = 0.5            # points, for page boxes
@@ -63,9 +66,11 @@ class Expectation:
     trim: tuple[float, float]    # finished page size in PDF points (width, height)
     bleed: float = 0.0           # bleed in points on each side
     min_ppi: float = 300.0       # print images
-    min_body_pt: float = 0.0     # large-print: the most common text size must be at least this
+    min_text_pt: float = 0.0     # every character drawn at least this size (0: not checked)
     fonts: frozenset[str] | None = None   # the font names a PDF may use, without subset prefix (None: any)
     crop_marks: bool = False     # print: crop marks must be drawn outside the BleedBox, along the trim's edges
+    # The alternative texts of figures whose lettering is artwork, exempt from min_text_pt: the clinic's logo.
+    artwork: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -121,7 +126,7 @@ def _open_and_check(source: IO[bytes], expect: Expectation) -> list[Issue]:
         except (pikepdf.PdfError, TypeError, ValueError, AttributeError, RecursionError) as error:
             return [(None, "structure", f"no readable page tree: {_reason(error)}")]
         context = _Context(opened, expect, _Budget(time.monotonic() + TIME_BUDGET), page_count)
-        issues = _run(context, _checks(expect.variant))
+        issues = _run(context, _checks(expect))
         warnings = opened.get_warnings()
     if warnings:      # qpdf repaired the file as it read it: a print master must not need repairs
         issues.append((None, "structure", f"damaged: the reader repaired it ({len(warnings)} warnings; first: "
@@ -268,11 +273,13 @@ class _Placed:
 
 @dataclass
 class _Scan:
-    """What one page draws: colour spaces set for vector painting, images, and characters by text size."""
+    """What one page draws: colour spaces set for vector painting, images, and characters by the size they are
+    drawn at (outside the exempt artwork), with the first text shown at each size and its font."""
 
     colours: set[str] = field(default_factory=set)
     images: list[_Placed] = field(default_factory=list)
     text: Counter[float] = field(default_factory=Counter)
+    samples: dict[float, list[tuple[Object, Dictionary | None]]] = field(default_factory=dict)
     malformed: set[str] = field(default_factory=set)     # operators whose operands or resources were unusable
 
 
@@ -304,19 +311,22 @@ ICC_COMPONENTS = {1: "Gray", 3: "RGB", 4: "CMYK"}
 class _Scanner:
     """Reads one page's content, following Form XObjects and tiling patterns, into a `_Scan`."""
 
-    def __init__(self, count_text: bool, budget: _Budget) -> None:
+    def __init__(self, count_text: bool, budget: _Budget, artwork: frozenset[int] = frozenset()) -> None:
         self.scan = _Scan()
         self.budget = budget
         self.active: set[tuple[int, int]] = set()     # forms and patterns being read, against cycles
+        self.artwork = artwork           # the marked-content ids (MCIDs) of this page's exempt artwork
+        self.marked: list[bool] = []     # the open marked-content sequences: is each exempt artwork?
         self.handlers: dict[str, Callable[[_Frame, list], None]] = {
             "q": self._save, "Q": self._restore, "cm": self._concat, "BT": self._begin_text,
             "Tm": self._text_matrix, "Tf": self._font, "Tj": self._show, "'": self._show, '"': self._show,
             "TJ": self._show_array, "cs": self._colour_space, "CS": self._colour_space, "scn": self._pattern,
-            "SCN": self._pattern, "sh": self._shading, "Do": self._draw,
+            "SCN": self._pattern, "sh": self._shading, "Do": self._draw, "BDC": self._begin_marked,
+            "BMC": self._begin_marked, "EMC": self._end_marked,
             **{op: self._device_colour(name) for op, name in DEVICE_COLOURS.items()},
         }
         if not count_text:                 # counting characters by size is the costly part; only some need it
-            for operator in ("Tj", "'", '"', "TJ"):
+            for operator in ("Tj", "'", '"', "TJ", "BDC", "BMC", "EMC"):
                 del self.handlers[operator]
         self.operators = " ".join([*self.handlers, "BI", "ID", "EI"])   # the rest is skipped while parsing
 
@@ -367,20 +377,40 @@ class _Scanner:
     def _show(self, frame: _Frame, operands: list) -> None:
         if not isinstance(operands[-1], pikepdf.String):   # bytes(n) of a number would be n zero bytes
             raise TypeError("text to show is not a string")
-        self._count(frame, len(bytes(operands[-1])))
+        self._count(frame, len(bytes(operands[-1])), operands[-1])
 
     def _show_array(self, frame: _Frame, operands: list) -> None:
         if not isinstance(operands[0], Array):
             raise TypeError("TJ takes an array")
-        self._count(frame, _shown_bytes(operands[0]))
+        self._count(frame, _shown_bytes(operands[0]), operands[0])
 
-    def _count(self, frame: _Frame, shown: int) -> None:
-        """Add the characters of shown bytes at their size on the page (font size times text and CTM scale)."""
+    def _count(self, frame: _Frame, shown: int, text: Object) -> None:
+        """Add the characters of shown bytes at their size on the page (font size times text and CTM scale),
+        unless they are the lettering of exempt artwork."""
+        if any(self.marked):
+            return
         _, _, c, d, _, _ = (frame.text_matrix @ frame.state.ctm).shorthand
         size = round(abs(frame.state.size) * math.hypot(c, d), 1)
         font = frame.state.font
         per_character = 2 if font is not None and font.get("/Subtype") == "/Type0" else 1
         self.scan.text[size] += shown // per_character
+        shown_here = self.scan.samples.setdefault(size, [])
+        if len(shown_here) < SAMPLES:
+            shown_here.append((text, font))
+
+    def _begin_marked(self, frame: _Frame, operands: list) -> None:
+        """A marked-content sequence: exempt when its MCID is one of the artwork figures' on this page."""
+        self.marked.append(False)        # first, so that malformed operands still open a sequence for EMC
+        if len(operands) == 2 and not self.active:      # MCIDs number the page's own content, not a form's
+            properties = operands[1]
+            if isinstance(properties, Name):
+                properties = _resource(frame.resources, "/Properties", properties)
+            mcid = properties.get("/MCID") if isinstance(properties, Dictionary) else None
+            self.marked[-1] = isinstance(mcid, int) and int(mcid) in self.artwork
+
+    def _end_marked(self, frame: _Frame, operands: list) -> None:
+        if self.marked:
+            self.marked.pop()
 
     def _device_colour(self, name: str) -> Callable[[_Frame, list], None]:
         def handler(frame: _Frame, operands: list) -> None:
@@ -424,10 +454,12 @@ class _Scanner:
             raise _LimitReached(f"Form XObjects or patterns are nested more than {MAX_FORM_DEPTH} deep")
         self.budget.form()
         self.active.add(key)
+        depth = len(self.marked)
         try:
             self.read(stream, resources, ctm)
         finally:
             self.active.discard(key)
+            del self.marked[depth:]       # a sequence the form left open ends with it
 
     def _place(self, label: str, image: Dictionary, frame: _Frame) -> None:
         colour = "stencil mask" if image.get("/ImageMask") else _colour_name(image.get("/ColorSpace"), frame.resources)
@@ -506,10 +538,11 @@ class _Context:
     @cached_property
     def scans(self) -> list[_Scan]:
         """Each page's content, read once and shared by the checks that need it."""
-        count_text = _body_size in _checks(self.expect.variant)
+        count_text = _text_size in _checks(self.expect)
+        artwork = self._artwork() if count_text and self.expect.artwork else {}
         scans = []
         for number, page in self.pages():
-            scanner = _Scanner(count_text, self.budget)
+            scanner = _Scanner(count_text, self.budget, artwork.get(page.obj.objgen, frozenset()))
             try:
                 scanner.read(page, _page_resources(page), Matrix())
             except _LimitReached as limit:
@@ -522,6 +555,27 @@ class _Context:
                                                         f"{', '.join(sorted(scanner.scan.malformed))}"))
             scans.append(scanner.scan)
         return scans
+
+    def _artwork(self) -> dict[tuple[int, int], frozenset[int]]:
+        """For each page, the marked-content ids of the figures whose alternative text is one of the expected
+        artwork's (the logo): their lettering is exempt from the minimum text size."""
+        tree = self.pdf.Root.get("/StructTreeRoot")
+        if not isinstance(tree, Dictionary):
+            return {}
+        found: dict[tuple[int, int], set[int]] = {}
+        role_map = tree.get("/RoleMap", Dictionary())
+        for element, page in _elements(tree, self.budget):
+            if _role(element, role_map) != "/Figure" or str(element.get("/Alt", "")) not in self.expect.artwork:
+                continue
+            kids = element.get("/K")
+            for kid in kids if isinstance(kids, Array) else [kids]:
+                if isinstance(kid, Dictionary) and kid.get("/Type") == "/MCR":
+                    mcid, where = kid.get("/MCID"), kid.get("/Pg", page)
+                else:
+                    mcid, where = kid, page
+                if isinstance(mcid, int) and isinstance(where, Dictionary) and where.is_indirect:
+                    found.setdefault(where.objgen, set()).add(int(mcid))
+        return {page: frozenset(ids) for page, ids in found.items()}
 
     def pages(self) -> Iterator[tuple[int, Page]]:
         """Each page with its number; none past the page limit (`_page_limit` says so)."""
@@ -1098,17 +1152,70 @@ def _crop_marks(context: _Context) -> Iterator[Issue]:
                                          "crop marks or bleed in a copy for reading")
 
 
-def _body_size(context: _Context) -> Iterator[Issue]:
-    sizes: Counter[float] = Counter()
-    for scan in context.scans:
-        sizes.update(scan.text)
-    total = sum(sizes.values())
-    if not total:
-        return
-    size, characters = max(sizes.items(), key=lambda item: (item[1], item[0]))
-    if size < context.expect.min_body_pt:
-        yield None, "body-size", (f"most text ({characters} of {total} characters) is {size:g} pt; "
-                                  f"large print needs at least {context.expect.min_body_pt:g} pt")
+# --- large print: the size of every character -----------------------------------------------------------------
+
+# A /ToUnicode CMap's mappings, read only to quote the text of a finding.
+_CMAP_SECTION = re.compile(rb"begin(bfchar|bfrange)(.*?)end\1", re.S)
+_BFCHAR = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>")
+_BFRANGE = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>")   # the form with one target
+
+
+def _decode(text: Object, font: Dictionary | None, fonts: dict, budget: _Budget) -> str:
+    """What shown text says, as far as its font's /ToUnicode map tells (a simple font without one: as ASCII);
+    "" when it cannot be told. Only for quoting in a finding: never raises on a bad file."""
+    try:
+        data = (b"".join(bytes(item) for item in text if isinstance(item, pikepdf.String))
+                if isinstance(text, Array) else bytes(text))
+        wide = isinstance(font, Dictionary) and font.get("/Subtype") == "/Type0"
+        key = font.objgen if isinstance(font, Dictionary) and font.is_indirect else (0, 0)
+        if key not in fonts:
+            fonts[key] = _to_unicode(font.get("/ToUnicode") if isinstance(font, Dictionary) else None, budget)
+        table = fonts[key]
+        if table is None:
+            return "" if wide else "".join(chr(b) if 32 <= b < 127 else " " for b in data)
+        codes = [data[i:i + 2] for i in range(0, len(data) - 1, 2)] if wide else [bytes([b]) for b in data]
+        return "".join(table.get(code, "") for code in codes)
+    except Exception:       # a hostile font or string: the finding stands without its quote
+        return ""
+
+
+def _to_unicode(stream: Object | None, budget: _Budget) -> dict[bytes, str] | None:
+    """A /ToUnicode CMap's bfchar and bfrange entries as code -> text; None when there is none to read."""
+    if not isinstance(stream, Stream) or (_decoded_size(stream, MAX_STREAM_BYTES) or math.inf) > MAX_STREAM_BYTES:
+        return None
+    budget.content(stream)
+    table: dict[bytes, str] = {}
+    for kind, body in _CMAP_SECTION.findall(stream.read_bytes()):
+        if kind == b"bfchar":
+            for code, target in _BFCHAR.findall(body):
+                table[bytes.fromhex(code.decode())] = bytes.fromhex(target.decode()).decode("utf-16-be", "replace")
+            continue
+        for low, high, first in _BFRANGE.findall(body):
+            start, target = int(low, 16), bytes.fromhex(first.decode())
+            for offset in range(min(int(high, 16) - start + 1, 256)):      # the last byte counts up
+                text = target[:-1] + bytes([(target[-1] + offset) % 256])
+                table[(start + offset).to_bytes(len(low) // 2, "big")] = text.decode("utf-16-be", "replace")
+    return table
+
+
+def _text_size(context: _Context) -> Iterator[Issue]:
+    """Every character at the minimum size or more, whatever draws it (headers, footers, labels, notes), except
+    the lettering of the expected artwork (the logo)."""
+    minimum = context.expect.min_text_pt
+    fonts: dict[tuple[int, int], dict[bytes, str] | None] = {}
+    for number, scan in enumerate(context.scans, 1):
+        small = {size: count for size, count in scan.text.items() if size < minimum and count}
+        if not small:
+            continue
+        smallest = min(small)
+        pieces = [_decode(text, font, fonts, context.budget) for text, font in scan.samples[smallest]]
+        # one piece a line of text, or (SVG lettering) one a glyph
+        shown = _quoted(("" if all(len(piece) <= 1 for piece in pieces) else " ").join(pieces), 40)
+        sample = f" (\"{shown}\")" if shown.strip() else ""
+        total = sum(small.values())
+        yield number, "text-size", (f"{total} character{'s' if total != 1 else ''} under {minimum:g} pt, the "
+                                    f"smallest {smallest:g} pt{sample}: every character needs {minimum:g} pt or "
+                                    "more")
 
 
 COMMON: tuple[Check, ...] = (_page_limit, _encryption, _active_content, _structure, _fonts, _fonts_bundled)
@@ -1116,7 +1223,8 @@ PRINT: tuple[Check, ...] = (_output_intent, _boxes, _colour, _images, _printer_m
 ACCESSIBLE: tuple[Check, ...] = (_tagged, _language, _title, _alt_text, _crop_marks)
 
 
-def _checks(variant: str) -> tuple[Check, ...]:
-    if variant == "print":
-        return COMMON + PRINT
-    return COMMON + ACCESSIBLE + ((_body_size,) if variant == "large-print" else ())
+def _checks(expect: Expectation) -> tuple[Check, ...]:
+    sizes = (_text_size,) if expect.min_text_pt > 0 else ()
+    if expect.variant == "print":
+        return COMMON + PRINT + sizes
+    return COMMON + ACCESSIBLE + sizes

@@ -76,8 +76,11 @@ def expectation(library: Library, job: Job) -> preflight.Expectation:
     clinic = job.clinic.clinic
     variant = library.variants[job.variant]
     bleed = BLEED_PT[clinic.print.bleed] if variant.colour == "cmyk" else 0.0
-    return preflight.Expectation(job.variant, PAPER_PT[clinic.paper], bleed=bleed, min_body_pt=variant.min_body_pt,
-                                 fonts=fonts.allowed_names(), crop_marks=crop_marks(clinic, variant) is not None)
+    # The logo is a figure whose alternative text is the clinic's name (templates/base.html): its lettering is
+    # artwork, exempt from the minimum text size.
+    return preflight.Expectation(job.variant, PAPER_PT[clinic.paper], bleed=bleed, min_text_pt=variant.min_text_pt,
+                                 fonts=fonts.allowed_names(), crop_marks=crop_marks(clinic, variant) is not None,
+                                 artwork=frozenset({clinic.name}))
 
 
 def finding_problem(finding: preflight.Finding) -> Problem:

@@ -211,7 +211,8 @@ def test_reviewer_table_is_printed(project: Path) -> None:
                              TODAY.isoformat()], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["document", "grade", "ease", "words", "review", "due", "warnings", "errors"]
+    assert lines[0].split() == ["document", "grade", "ease", "words", "word", "range", "review", "due", "warnings",
+                                "errors"]
     assert any(line.startswith("en US pigmentation-disorders consent") for line in lines)
 
 

@@ -31,7 +31,7 @@ A4 = (595.276, 841.89)
 LETTER = (612.0, 792.0)
 PRINT = Expectation("print", A4, bleed=3 * MM)
 SCREEN = Expectation("screen", A4)
-LARGE = Expectation("large-print", A4, min_body_pt=16)
+LARGE = Expectation("large-print", A4, min_text_pt=16)
 TEXT = "<p>Your skin may be red for a few days after the treatment.</p>"
 
 Make = Callable[..., Path]
@@ -522,20 +522,64 @@ def test_screen_copy_with_bleed_and_crop_marks(make_copy: Make) -> None:
     assert [(f.page, f.rule) for f in findings] == [(1, "crop-marks")]
 
 
-def test_large_print_body_text(make_copy: Make) -> None:
+def test_large_print_text_all_at_16_pt_passes(make_copy: Make) -> None:
     body = "<h1>After your treatment</h1>" + TEXT * 3
     assert preflight(make_copy("large", body, style="body { font-size: 16pt }"), LARGE) == []
-    findings = preflight(make_copy("small", body, style="body { font-size: 12pt }"), LARGE)
-    assert rules(findings) == ["body-size"]
-    assert findings[0].message == "most text (168 of 188 characters) is 12 pt; large print needs at least 16 pt"
+
+
+def test_large_print_refuses_any_character_under_16_pt(make_copy: Make) -> None:
+    """Not only the body: one footer line, one label is enough. The finding names the page, the smallest size and
+    the text (read through the font's /ToUnicode map)."""
+    page = "size: A4; @bottom-right { content: 'Page ' counter(page); font-size: 10pt }"
+    body = "<h1>After your treatment</h1>" + TEXT * 3 + "<p style='page-break-before: always'>Second page.</p>"
+    findings = preflight(make_copy("footer", body, page=page, style="body { font-size: 16pt }"), LARGE)
+    assert [f.format() for f in findings] == [
+        f'{findings[0].document}: page {n}: text-size: 6 characters under 16 pt, the smallest 10 pt ("Page {n}"): '
+        "every character needs 16 pt or more" for n in (1, 2)]
+    label = "<p style='font-size: 12pt'>Signed</p><p style='font-size: 14pt'>Total cost quoted</p>"
+    [finding] = preflight(make_copy("label", TEXT + label, style="body { font-size: 16pt }"), LARGE)
+    assert finding.message == ('23 characters under 16 pt, the smallest 12 pt ("Signed"): every character needs '
+                               "16 pt or more")
+
+
+def test_large_print_counts_text_inside_form_xobjects(make_copy: Make) -> None:
+    # WeasyPrint draws an element with opacity in a Form XObject (a transparency group)
+    pdf = make_copy("group", TEXT + "<p style='opacity: 0.9; font-size: 9pt'>Faint note</p>",
+                    style="body { font-size: 16pt }")
+    with pikepdf.open(pdf) as document:
+        assert any(x.get("/Subtype") == "/Form" for x in document.pages[0].Resources.XObject.values())
+    [finding] = preflight(pdf, LARGE)
+    assert finding.message.startswith('10 characters under 16 pt, the smallest 9 pt ("Faint note")')
+
+
+def test_the_logos_lettering_is_exempt_and_nothing_else(make_copy: Make, tmp_path: Path) -> None:
+    """A logo drawn from SVG keeps its lettering as text: exempt when the figure's alternative text is the expected
+    artwork's (the clinic's name), and only then."""
+    logo = tmp_path / "logo.svg"
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 240 60" width="240" height="60">'
+                    '<text x="10" y="40" font-size="14">Skin Clinic</text></svg>')
+    body = f"<img src='{logo.as_uri()}' alt='Fennick Street Skin Clinic' style='height: 12mm'>" + TEXT
+    pdf = make_copy("logo", body, style="body { font-size: 16pt }")
+    clinic = Expectation("large-print", A4, min_text_pt=16, artwork=frozenset({"Fennick Street Skin Clinic"}))
+    assert preflight(pdf, clinic) == []
+    other = Expectation("large-print", A4, min_text_pt=16, artwork=frozenset({"Cedar Hollow Dermatology"}))
+    [finding] = preflight(pdf, other)
+    assert finding.rule == "text-size" and '("Skin' in finding.message     # SVG lettering: glyph by glyph
+    # small text next to the logo is not part of it
+    small = make_copy("logo-and-note", body + "<p style='font-size: 11pt'>Small print</p>",
+                      style="body { font-size: 16pt }")
+    [finding] = preflight(small, clinic)
+    assert finding.message.startswith('11 characters under 16 pt, the smallest 11 pt ("Small print")')
 
 
 def test_large_print_size_counts_the_page_transformation(make_copy: Make) -> None:
     style = "div { font-size: 8pt; transform: scale(2); transform-origin: 0 0 }"
-    assert preflight(make_copy("scaled", f"<div>{TEXT * 3}</div>", style=style), LARGE) == []
+    assert preflight(make_copy("scaled", f"<div>{TEXT * 3}</div>", style=style + " p { font-size: 16pt }"),
+                     LARGE) == []
     # after the scaled element the graphics state is restored: the text that follows is its own size again
-    pdf = make_copy("restored", f"<div>Hello</div>{TEXT * 3}", style=style + " p { font-size: 12pt }")
-    assert rules(preflight(pdf, LARGE)) == ["body-size"]
+    pdf = make_copy("restored", f"<div>Hello</div>{TEXT}", style=style + " p { font-size: 12pt }")
+    [finding] = preflight(pdf, LARGE)
+    assert finding.message.startswith('56 characters under 16 pt, the smallest 12 pt ("Your skin may be red')
 
 
 def test_text_matrix_starts_afresh_in_each_text_object(tmp_path: Path) -> None:
@@ -547,9 +591,9 @@ def test_text_matrix_starts_afresh_in_each_text_object(tmp_path: Path) -> None:
         page.Contents = document.make_stream(
             b"BT /F1 4 Tf 10 0 0 10 72 700 Tm (x) Tj ET BT /F1 12 Tf 72 600 Td (twenty characters...) Tj ET")
         document.save(tmp_path / "text.pdf")
-    findings = [f for f in preflight(tmp_path / "text.pdf", LARGE) if f.rule == "body-size"]
+    findings = [f for f in preflight(tmp_path / "text.pdf", LARGE) if f.rule == "text-size"]
     assert [f.message for f in findings] == [
-        "most text (20 of 21 characters) is 12 pt; large print needs at least 16 pt"]
+        '20 characters under 16 pt, the smallest 12 pt ("twenty characters..."): every character needs 16 pt or more']
 
 
 @pytest.mark.parametrize("shown, characters", [
@@ -564,9 +608,9 @@ def test_characters_shown_by_a_tj_array(tmp_path: Path, shown: bytes, characters
                                                                   BaseFont=Name.Helvetica)))
         page.Contents = document.make_stream(b"BT /F1 12 Tf 72 600 Td " + shown + b" ET")
         document.save(tmp_path / "text.pdf")
-    findings = [f for f in preflight(tmp_path / "text.pdf", LARGE) if f.rule == "body-size"]
-    assert [f.message for f in findings] == [
-        f"most text ({characters} of {characters} characters) is 12 pt; large print needs at least 16 pt"]
+    findings = [f for f in preflight(tmp_path / "text.pdf", LARGE) if f.rule == "text-size"]
+    assert [f.message.split(" (")[0] for f in findings] == [
+        f"{characters} characters under 16 pt, the smallest 12 pt"]
 
 
 def test_screen_copy_is_not_held_to_large_print_size(make_copy: Make) -> None:

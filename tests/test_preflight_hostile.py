@@ -33,7 +33,7 @@ from handouts.preflight import Expectation, Finding, preflight
 A4 = (595.276, 841.89)
 PRINT = Expectation("print", A4)
 SCREEN = Expectation("screen", A4)
-LARGE = Expectation("large-print", A4, min_body_pt=16)
+LARGE = Expectation("large-print", A4, min_text_pt=16)
 ACTIVE = {"javascript", "actions", "attachments"}
 HANG_GUARD = 15.0        # seconds: only against a hang; the limits make these end in well under a second or two
 LINKS = ("<p>See <a href='https://www.nhs.uk/conditions/acne/'>the NHS</a>, write to "
