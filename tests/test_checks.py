@@ -201,7 +201,9 @@ def test_shipped_content_passes_check_strict() -> None:
 def test_every_shipped_block_reads_at_grade_8_or_below() -> None:
     library = content.load(ROOT)
     review = checks.run(library, TODAY)
-    assert review.scores and all(s.grade <= 8 for s in review.scores.values())
+    scored = {path: s for path, s in review.scores.items()       # the checker does not score a few lines (policy)
+              if s.words >= checks.load_policy(ROOT).thresholds.readability.min_words}
+    assert len(scored) > 50 and {path: s.grade for path, s in scored.items() if s.grade > 8} == {}
 
 
 def test_reviewer_table_is_printed(project: Path) -> None:
