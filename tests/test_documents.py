@@ -159,3 +159,21 @@ def test_evidence_blocks_cite_studies() -> None:
             for s in b.meta.sources:
                 if s.type in ("study", "review"):
                     assert s.doi or s.pmid, (b.path, s.title)
+
+
+def test_every_document_is_within_its_page_limit(built: Built) -> None:
+    """The limits of content/policy/length.yaml hold for every PDF of the real build, read by pypdf."""
+    policy = yaml.safe_load((ROOT / "content/policy/length.yaml").read_text())
+    factor, kinds = policy["large_print_factor"], policy["kinds"]
+    over = []
+    for pdf in sorted(built.output.glob("*/en/*.pdf")):
+        kind, variant = re.match(r".+-(summary|leaflet|consent|evidence)-(screen|print|large-print)\.pdf$",
+                                 pdf.name).groups()
+        pages = kinds.get(kind, {}).get("pages", {})
+        limit = int(factor * pages["screen"]) if variant == "large-print" and "screen" in pages else pages.get(variant)
+        count = len(PdfReader(pdf).pages)
+        if limit is not None and count > limit:
+            over.append(f"{pdf.name}: {count} > {limit}")
+    assert over == []
+    assert kinds["summary"]["pages"] == {"screen": 2, "print": 2}
+    assert kinds["leaflet"]["pages"] == kinds["consent"]["pages"] == {"screen": 6, "print": 6} and factor == 2.5
