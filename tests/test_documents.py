@@ -134,7 +134,7 @@ def test_leaflet_points_to_the_research_online_which_holds_every_source(built: B
     assert not (built.output / clinic / "en" / "burns-wounds-evidence-print.pdf").exists()   # online only
     url = yaml.safe_load((ROOT / "content/clinics" / clinic / "clinic.yaml").read_text())["document_url"]
     online = url.replace("{language}", "en").replace("{condition}", "burns-wounds").replace("{kind}", "evidence")
-    assert online in words(leaflet)
+    assert online in words(leaflet).replace(" ", "")        # a long address may wrap
     research_text = words(research)
     country = CLINICS[clinic]
     for spec in LIBRARY.kinds["leaflet"].sections:          # every leaflet source is listed online

@@ -106,20 +106,21 @@ def test_a_clinic_name_no_bundled_font_has_fails_its_documents(project: Path) ->
 def test_content_only_a_system_font_has_fails_the_document_in_the_workers(project: Path) -> None:
     """Text outside the checked fields and blocks (here a label of strings.yaml) with a letter that a system font
     has and no bundled font: the fork-server workers see no system font, so WeasyPrint draws .notdef, and that
-    fails the document. Two documents with two jobs, so that they are printed by workers forked from the fork
+    fails the document. Four documents with two jobs, so that they are printed by workers forked from the fork
     server."""
     char = _system_font_and_character()[1]
     strings = project / "content/en/strings.yaml"
     strings.write_text(strings.read_text(encoding="utf-8").replace(
-        "sources_heading: Where this information comes from", f"sources_heading: Where this comes from {char}"),
+        "\nphone: Phone\n", f"\nphone: Phone {char}\n"),
         encoding="utf-8")
     result = subprocess.run([sys.executable, str(ROOT / "build.py"), "--root", str(project), "--today", "2026-11-24",
                              *ALL_UK_ACNE, "--jobs", "2"], capture_output=True, text=True, cwd=project,
                             env=_clean_env())
     assert result.returncode == 1
     notdef = [line for line in result.stderr.splitlines() if ".notdef" in line]
-    assert len(notdef) == 2 and all(f"(U+{ord(char):04X})" in line for line in notdef), result.stderr
-    assert sorted(re.search(r"acne-scars-(\w+)-screen\.pdf", line)[1] for line in notdef) == ["consent", "leaflet"]
+    assert len(notdef) == 4 and all(f"(U+{ord(char):04X})" in line for line in notdef), result.stderr
+    assert sorted(re.search(r"acne-scars-(\w+)-screen\.pdf", line)[1] for line in notdef) == [
+        "consent", "evidence", "leaflet", "summary"]
     assert not list(project.glob("output/**/*.pdf"))
 
 

@@ -88,8 +88,8 @@ def test_removed_source_removes_its_outputs(project: Path) -> None:
     catalogue = project / "content/catalogue.yaml"
     catalogue.write_text(catalogue.read_text().replace("  - burns-wounds\n", ""))
     outcome = build(project)
-    assert sorted(outcome.removed) == ["fennick-street-uk/en/burns-wounds-consent-screen.pdf",
-                                       "fennick-street-uk/en/burns-wounds-leaflet-screen.pdf"]
+    assert sorted(outcome.removed) == [f"fennick-street-uk/en/burns-wounds-{kind}-screen.pdf"
+                                       for kind in ("consent", "evidence", "leaflet", "summary")]
     assert not list((project / "output").rglob("burns-wounds-*"))
     assert "burns-wounds" not in (project / "output/manifest.json").read_text()
 
@@ -123,10 +123,10 @@ def test_log_lines_are_timestamped_when_not_on_a_terminal(project: Path) -> None
     result = cli(project, "--variant", "screen", "--clinic", "fennick-street-uk", "--condition", "acne-scars")
     lines = result.stderr.strip().splitlines()
     assert lines and all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (INFO|WARNING|ERROR) ", l) for l in lines)
-    assert lines[-1].endswith("2 added, 0 changed, 0 removed, 0 unchanged, 0 failed")
+    assert lines[-1].endswith("4 added, 0 changed, 0 removed, 0 unchanged, 0 failed")
     report = json.loads(cli(project, "--variant", "screen", "--clinic", "fennick-street-uk", "--condition",
                             "acne-scars", "--report", "json").stdout)
-    assert report["ok"] and report["unchanged"] == 2 and report["added"] == []
+    assert report["ok"] and report["unchanged"] == 4 and report["added"] == []
 
 
 @pytest.mark.parametrize("delay", [0.8, 2.0, 3.5])
@@ -163,8 +163,7 @@ def test_delivery_carries_only_changed_print_masters(project: Path) -> None:
     output = project / "output"
     build(project, Selection(clinic="cedar-hollow-us", condition="acne-scars"))
     first = deliver(output, TODAY, project)
-    assert first.new == ["cedar-hollow-us/en/acne-scars-consent-print.pdf",
-                         "cedar-hollow-us/en/acne-scars-leaflet-print.pdf"]
+    assert first.new == [f"cedar-hollow-us/en/acne-scars-{kind}-print.pdf" for kind in ("consent", "leaflet", "summary")]
     with zipfile.ZipFile(first.zip_path) as bundle:
         assert sorted(bundle.namelist()) == sorted(["manifest.json", "CHANGES.txt", *first.new])
         assert "new print master" in bundle.read("CHANGES.txt").decode()
@@ -175,18 +174,18 @@ def test_delivery_carries_only_changed_print_masters(project: Path) -> None:
         assert sorted(bundle.namelist()) == ["CHANGES.txt", "manifest.json"]
         assert "Nothing has changed" in bundle.read("CHANGES.txt").decode()
 
-    append(project / "content/en/acne-scars/evidence.md", "\nWe will tell you about new studies.\n")
+    append(project / "content/en/acne-scars/consent-diagnosis.md", "\nWe will tell you about new studies.\n")
     build(project, Selection(clinic="cedar-hollow-us", condition="acne-scars"))
     third = deliver(output, TODAY, project)
     assert third.changed == ["cedar-hollow-us/en/acne-scars-consent-print.pdf"] and third.new == []
     with zipfile.ZipFile(third.zip_path) as bundle:
-        assert "changed: content/en/acne-scars/evidence.md" in bundle.read("CHANGES.txt").decode()
+        assert "changed: content/en/acne-scars/consent-diagnosis.md" in bundle.read("CHANGES.txt").decode()
 
 
 def test_deliver_twice_from_the_command_line_says_nothing_changed(project: Path) -> None:
     assert cli(project, "--clinic", "cedar-hollow-us", "--condition", "burns-wounds", "--variant", "print"
                ).returncode == 0
-    assert "2 new" in cli(project, "deliver").stdout
+    assert "3 new" in cli(project, "deliver").stdout          # summary, leaflet and consent form
     result = cli(project, "deliver")
     assert result.returncode == 0 and "nothing changed since the last delivery" in result.stdout
 
