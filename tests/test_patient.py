@@ -4,6 +4,7 @@ says, created private, and the patient's details are found nowhere else on disk 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 import os
 import stat
@@ -12,6 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from pypdf import PdfReader
 
 from conftest import ROOT, TODAY
 from handouts import builder, yamlio
@@ -209,6 +212,26 @@ def test_a_caller_may_give_real_dates_and_the_checks_hold() -> None:
     assert sorted(p.message for p in problems) == [
         "'name' holds a line break, a tab or another control character: write it on one line",
         "'procedure_date' is before 'date_of_birth'"]
+
+
+def test_the_consultation_and_leaflet_dates_are_checked_and_printed(project: Path, tmp_path: Path) -> None:
+    """The first consultation comes before the treatment (so the time to reflect can be seen); neither date is
+    before birth; both print on the form the clinic's way, next to their labels."""
+    patient = tmp_path / "p.yaml"
+    patient.write_text("date_of_birth: 1980-02-03\nprocedure_date: 2026-12-01\nfirst_consultation: 2026-12-10\n")
+    loaded, problems = validate_patient(yaml.safe_load(patient.read_text()), "p.yaml", TODAY)
+    assert loaded is None and [p.message for p in problems] == ["'first_consultation' is after 'procedure_date'"]
+    loaded, problems = validate_patient({"date_of_birth": "1980-02-03", "leaflet_given": "1979-12-31"}, "p", TODAY)
+    assert loaded is None and [p.message for p in problems] == ["'leaflet_given' is before 'date_of_birth'"]
+    good, problems = validate_patient({"first_consultation": "2026-11-10", "leaflet_given": "2026-11-10",
+                                       "procedure_date": "2026-12-01"}, "p", TODAY)
+    assert problems == [] and good is not None
+    pdf, problems = builder.personalise(project, Selection("fennick-street-uk", "en", "acne-scars", "consent",
+                                                           "screen"), TODAY, good, strict=False)
+    assert problems == [] and pdf is not None
+    words = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
+    assert "Date the leaflet was given 10 November 2026" in words
+    assert "Date of your first consultation about this treatment 10 November 2026" in words
 
 
 def test_every_yaml_file_refuses_aliases_and_huge_files_before_expanding_them(project: Path) -> None:
