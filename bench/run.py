@@ -43,7 +43,7 @@ NOOP_SHARE = 0.02
 WORKER_MB = 250.0
 
 SHARED_BLOCK = "content/en/shared/risks.md"
-CONDITION_BLOCK = "content/en/pigmentation-disorders/alternatives.md"
+CONDITION_BLOCK = "content/en/pigmentation-disorders/evidence.md"     # the online research only: the leaflets have little room left
 
 
 def timed(action):
