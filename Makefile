@@ -4,12 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # Pango renders the text; HarfBuzz's subsetter keeps embedded fonts byte-stable; poppler-utils (pdffonts,
 # pdfinfo, pdftoppm) and qpdf let the tests check PDFs independently.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 poppler-utils qpdf
+# chromium: the browser the staff app's end-to-end tests drive (Playwright never downloads its own).
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 poppler-utils qpdf chromium
 # Fallback fonts PyPI has no package for (handouts/fonts.py FALLBACKS reads them from the paths these install),
 # pinned like the Python ones: Lohit Gurmukhi, and Noto Sans CJK for Chinese. Both SIL OFL 1.1.
 FONT_PACKAGES := fonts-lohit-guru=2.91.2-3 fonts-noto-cjk=1:20220127+repack1-1
 
-.PHONY: setup build check test clean system
+.PHONY: setup build check test clean system serve
 
 setup: system $(VENV)/.installed
 
@@ -34,7 +35,7 @@ system:
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
 build: setup
@@ -45,6 +46,10 @@ check: setup
 
 test: setup
 	$(PY) -m pytest
+
+# The staff web app on http://127.0.0.1:8000 (gunicorn); the documents are built first, so the library is full.
+serve: build
+	$(PY) build.py serve
 
 clean:
 	rm -rf output $(VENV)

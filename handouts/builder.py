@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import stat
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -313,23 +314,79 @@ def personalise(root: Path, selection: Selection, today: dt.date, patient: Patie
     log line) and no worker or fork server is started. Returns the PDF (None when an error stopped it) and the
     problems, none of which quotes the patient's details. Raises NotOneDocument when `selection` does not name
     exactly one document of the catalogue (BuildError when the content cannot be loaded at all)."""
-    library, review = _load_and_review(root, today, strict)
-    the_plan = plan(library, selection)
-    found = len(the_plan.jobs) + len(the_plan.failed)
-    if found != 1:
-        raise NotOneDocument(_not_one(selection, the_plan.jobs, found))
-    if the_plan.failed:
-        return None, sorted(set(the_plan.failed[0].problems))
-    job = the_plan.jobs[0]
-    inputs = {relpath(file, root) for file in job.input_files}
-    problems = [p for p in review.problems if p.path in inputs]      # warnings about this document's own files
-    from .worker import run_all
-    with _unlogged("weasyprint", "fontTools"):
-        # A random document ID: a one-off sheet shares no identifier with its master or with another patient's.
-        result = next(run_all(library, [(job, secrets.token_hex(32))], patient, jobs=1))
-    problems += _withheld(list(result.problems), patient)
-    return (result.pdf if result.pdf is not None and not any(p.severity == "error" for p in problems) else None,
-            sorted(set(problems)))
+    return Personaliser(root, strict).personalise(selection, today, patient)
+
+
+class Personaliser:
+    """The one in-memory entry point, kept warm for a long-lived process (the staff web app): the content is
+    loaded and checked again only when a file under content/ or templates/ changed or the day did, and one
+    printer (WeasyPrint imported, fonts and stylesheets parsed) serves every sheet. The command line's
+    `--patient` uses a new one for its one sheet, so both give the same PDF for the same details."""
+
+    def __init__(self, root: Path, strict: bool = False):
+        self.root = root.resolve()
+        self.strict = strict
+        self._key: tuple | None = None
+        self._loaded: tuple[content.Library, checks.Review] | None = None
+        self._worker = None
+        self._families: list[str] | None = None
+        self._lock = threading.Lock()
+
+    def _signature(self, today: dt.date) -> tuple:
+        """Every content and template file's name, size and modification time: a stat per file, no read."""
+        stats = []
+        for top in ("content", "templates"):
+            for folder, dirs, files in os.walk(self.root / top):
+                dirs.sort()
+                for name in sorted(files):
+                    try:
+                        st = os.stat(os.path.join(folder, name))
+                    except OSError:
+                        continue
+                    stats.append((folder, name, st.st_size, st.st_mtime_ns))
+        return (today, tuple(stats))
+
+    def loaded(self, today: dt.date) -> tuple[content.Library, checks.Review]:
+        """The library and its review as of `today`, loaded again only when an input changed."""
+        key = self._signature(today)
+        with self._lock:
+            if self._loaded is None or key != self._key:
+                self._loaded = _load_and_review(self.root, today, self.strict)
+                self._key = key
+            return self._loaded
+
+    def warm(self, today: dt.date) -> None:
+        """Load the content and start the printer now, before the first sheet is asked for."""
+        library, _ = self.loaded(today)
+        self._printer(library)
+
+    def _printer(self, library: content.Library):
+        from .worker import Worker, _families
+        families = _families(library)
+        if self._worker is None or families != self._families:
+            self._worker, self._families = Worker(library.root, families), families
+        return self._worker
+
+    def personalise(self, selection: Selection, today: dt.date,
+                    patient: Patient) -> tuple[bytes | None, list[Problem]]:
+        library, review = self.loaded(today)
+        the_plan = plan(library, selection)
+        found = len(the_plan.jobs) + len(the_plan.failed)
+        if found != 1:
+            raise NotOneDocument(_not_one(selection, the_plan.jobs, found))
+        if the_plan.failed:
+            return None, sorted(set(the_plan.failed[0].problems))
+        job = the_plan.jobs[0]
+        inputs = {relpath(file, self.root) for file in job.input_files}
+        problems = [p for p in review.problems if p.path in inputs]      # warnings about this document's own files
+        from .worker import run_all
+        with _unlogged("weasyprint", "fontTools"):
+            # A random document ID: a one-off sheet shares no identifier with its master or another patient's.
+            result = next(run_all(library, [(job, secrets.token_hex(32))], patient, jobs=1,
+                                  worker=self._printer(library)))
+        problems += _withheld(list(result.problems), patient)
+        return (result.pdf if result.pdf is not None and not any(p.severity == "error" for p in problems) else None,
+                sorted(set(problems)))
 
 
 _FIELDS = {"clinic": lambda job: job.clinic.id, "language": lambda job: job.language,

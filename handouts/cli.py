@@ -1,4 +1,5 @@
-"""Command line: `python build.py [build|check|preflight|deliver|watch] [options]`.
+"""Command line: `python build.py [build|check|preflight|deliver|watch] [options]`; `python build.py serve` and
+`python build.py users ...` run and manage the staff web app (handouts.web).
 
 Exit codes: 0 success; 1 problems were found (printed as path:line: message); 2 usage error; 3 another run
 holds the output folder's lock; 128 + the signal's number when SIGINT (130), SIGTERM (143) or SIGHUP (129)
@@ -380,8 +381,25 @@ AFTER_INTERRUPT = {"check": "nothing was written", "preflight": "the preflight d
                    "build": "the next run builds what is out of date"}
 
 
+def _serve(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="build.py serve", description="Serve the staff web app with gunicorn.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    parser.add_argument("--workers", type=_positive, default=None,
+                        help="server processes, each with a warm printer (default: the number of cores)")
+    args = parser.parse_args(argv)
+    from .web.serve import serve
+    return serve(args.host, args.port, args.workers)
+
+
 @_no_traceback
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:
+        return _serve(argv[1:])
+    if argv[:1] == ["users"]:
+        from .web.users import main as users
+        return users(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     try:

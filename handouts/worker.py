@@ -152,12 +152,14 @@ def _tasks(library: Library, tasks: list[tuple[Job, str]],
         yield job, Task(print_job(library, job, html, digest), expectation(library, job))
 
 
-def run_all(library: Library, tasks: list[tuple[Job, str]], patient: Patient, jobs: int) -> Iterator[Result]:
-    """Print every (job, digest), yielding results as they finish. With one job, in this process."""
+def run_all(library: Library, tasks: list[tuple[Job, str]], patient: Patient, jobs: int,
+            worker: Worker | None = None) -> Iterator[Result]:
+    """Print every (job, digest), yielding results as they finish. With one job, in this process (with `worker`
+    when one is given: a warm printer kept by the caller)."""
     if not tasks:
         return
     if jobs <= 1 or len(tasks) == 1:
-        worker = Worker(library.root, _families(library))
+        worker = worker or Worker(library.root, _families(library))
         for job, task in _tasks(library, tasks, patient):
             if isinstance(task, BuildError):
                 yield Result(job, None, 0, tuple(task.problems), _peak_rss_mb())

@@ -1,0 +1,9 @@
+from django.http import Http404
+
+
+def page(request):
+    raise Http404()
+
+
+def download(request, name):
+    raise Http404()

@@ -1,0 +1,5 @@
+from django.http import Http404
+
+
+def page(request, clinic, language, condition, kind):
+    raise Http404()
