@@ -48,3 +48,33 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     output = tmp_path_factory.mktemp("output")
     outcome = builder.build(ROOT, output, Selection(), TODAY)
     return Built(ROOT, output, outcome)
+
+
+# --- the staff web app (pytest-django) ---------------------------------------------------------------------------
+
+PASSWORD = "correct horse battery staple 42"      # every test account's password
+
+
+@pytest.fixture
+def web(settings, built: Built, db):
+    """The app reading the session's build, with review dates checked against TODAY."""
+    settings.OUTPUT_DIR = built.output
+    settings.CONTENT_ROOT = ROOT
+    settings.HANDOUTS_TODAY = TODAY.isoformat()
+    return built
+
+
+@pytest.fixture
+def make_user(db):
+    """make_user(name, role, clinics=()) -> a user with PASSWORD, its account and its clinics."""
+    from django.contrib.auth import get_user_model
+    from handouts.web.models import ADMIN, Account, ClinicAccess
+
+    def make(name: str, role: str, clinics: tuple[str, ...] | list[str] = ()):
+        user = get_user_model().objects.create_user(name, password=PASSWORD, is_staff=role == ADMIN,
+                                                    is_superuser=role == ADMIN)
+        account = Account.objects.create(user=user, role=role)
+        for clinic in clinics:
+            ClinicAccess.objects.create(account=account, clinic=clinic)
+        return user
+    return make

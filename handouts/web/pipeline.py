@@ -27,7 +27,8 @@ def personaliser() -> builder.Personaliser:
 
 
 def today() -> dt.date:
-    return dt.date.today()
+    fixed = getattr(settings, "HANDOUTS_TODAY", None)
+    return dt.date.fromisoformat(fixed) if fixed else dt.date.today()
 
 
 def loaded() -> tuple[Library, Review]:

@@ -6,6 +6,7 @@ HANDOUTS_SECRET_KEY    the signing key (default: one generated on first start, k
 HANDOUTS_HTTPS         1 behind an HTTPS proxy: Secure cookies, HSTS, the proxy's X-Forwarded-Proto trusted
 HANDOUTS_ALLOWED_HOSTS comma-separated host names (default: localhost, 127.0.0.1)
 HANDOUTS_OUTPUT        the build's output folder the library reads (default: output/)
+HANDOUTS_TODAY         the date review dates are checked against, YYYY-MM-DD (default: today; tests fix it)
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ DEBUG = False
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("HANDOUTS_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",")
                  if h.strip()]
 HTTPS = os.environ.get("HANDOUTS_HTTPS") == "1"
+HANDOUTS_TODAY = os.environ.get("HANDOUTS_TODAY") or None
 
 INSTALLED_APPS = [
     "django.contrib.admin",
