@@ -6,6 +6,8 @@ HANDOUTS_SECRET_KEY    the signing key (default: one generated on first start, k
 HANDOUTS_HTTPS         1 behind an HTTPS proxy: Secure cookies, HSTS, the proxy's X-Forwarded-Proto trusted
 HANDOUTS_ALLOWED_HOSTS comma-separated host names (default: localhost, 127.0.0.1)
 HANDOUTS_OUTPUT        the build's output folder the library reads (default: output/)
+HANDOUTS_IDLE_SECONDS  seconds of inactivity that end a session (default: 1800, 30 minutes)
+HANDOUTS_WORKERS       server processes for `build.py serve` (default: the number of cores)
 HANDOUTS_TODAY         the date review dates are checked against, YYYY-MM-DD (default: today; tests fix it)
 """
 
@@ -118,7 +120,7 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if H
 
 # Sessions: server-side, ended after 30 idle minutes (each request renews the 30 minutes) and when the browser
 # closes; cookies are HttpOnly and SameSite, and Secure behind HTTPS.
-SESSION_COOKIE_AGE = 30 * 60
+SESSION_COOKIE_AGE = int(os.environ.get("HANDOUTS_IDLE_SECONDS", 30 * 60))   # tests shorten it
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
