@@ -35,3 +35,20 @@ class OneLine(logging.Filter):
         if "\n" in message or "\r" in message:
             record.msg, record.args = message.replace("\r", "\\r").replace("\n", "\\n"), None
         return True
+
+
+class NoDetails(logging.Filter):
+    """An error report names the exception's type and where it was raised, never its message or a traceback's
+    text: either could quote what a user typed (a patient's name in a form)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[0] is not None:
+            kind, _, tb = record.exc_info
+            while tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+            where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else "?"
+            record.msg = f"{clean(record.getMessage())} ({kind.__name__} at {where})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True

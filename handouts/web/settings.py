@@ -164,16 +164,19 @@ USE_TZ = True
 
 # Logs: no request bodies anywhere. Printing libraries' warnings can quote the text they print (a patient's name
 # among it): the pipeline keeps them from the application's log while a sheet is printed, and these loggers stay
-# at ERROR without tracebacks' locals. django.request's 500 records name the path only (never the body).
+# at ERROR. An error report names the path and the exception's type and place, never its message or a body.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"one_line": {"()": "handouts.web.audit.OneLine"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["one_line"]}},
+    "filters": {"one_line": {"()": "handouts.web.audit.OneLine"},
+                "no_details": {"()": "handouts.web.audit.NoDetails"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["no_details", "one_line"]}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "weasyprint": {"level": "ERROR", "propagate": False, "handlers": []},
         "fontTools": {"level": "ERROR", "propagate": False, "handlers": []},
         "handouts.audit": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        "django.request": {"level": "ERROR", "handlers": ["console"], "propagate": False},
+        "django.security": {"level": "WARNING", "handlers": ["console"], "propagate": False},
     },
 }
