@@ -1,6 +1,6 @@
 """The project's benchmark: how fast the whole catalogue builds, against a floor and a naive peer.
 
-    .venv/bin/python bench/run.py [--jobs N] [--skip-naive]
+    .venv/bin/python bench/run.py [--jobs N] [--skip-naive] [--skip-web | --web-only]
 
 Works on a scratch copy of content/ and templates/, so the project is never touched, and prints each figure, its
 ratio and whether it meets its target. Exits 1 when a target is missed. Run it on an otherwise idle machine.
@@ -9,7 +9,9 @@ ratio and whether it meets its target. Exits 1 when a target is missed. Run it o
 - floor: the same HTML printed in one warm process (fonts loaded, stylesheets parsed), print time only, / N;
 - naive peer: one `weasyprint` command-line process per document on the same HTML and stylesheets, in turn;
 - no-op rebuild; a rebuild after a change to one shared block, and to one condition's block;
-- peak memory (RSS) of a worker.
+- peak memory (RSS) of a worker;
+- the staff web app under gunicorn on 127.0.0.1 (bench/web.py): one filled-in consent form against the warm
+  print time, and 16 members of staff for a minute against the floor.
 """
 
 from __future__ import annotations
@@ -147,6 +149,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5,
                         help="full builds and floors, taken in turn; their medians are compared (default: 5)")
     parser.add_argument("--skip-naive", action="store_true", help="leave out the naive peer (it is slow)")
+    parser.add_argument("--skip-web", action="store_true", help="leave out the web section")
+    parser.add_argument("--web-only", action="store_true", help="measure the web section alone")
     args = parser.parse_args()
     failures = []
 
@@ -156,6 +160,8 @@ def main() -> int:
         if ok is False:
             failures.append(name)
 
+    if args.web_only:
+        return web_section(args, row, failures)
     with tempfile.TemporaryDirectory(prefix="handouts-bench-") as scratch_name:
         scratch = Path(scratch_name)
         root = scratch / "project"
@@ -213,6 +219,16 @@ def main() -> int:
 
         row("worker peak memory", f"{peak:.0f} MB", f"<= {WORKER_MB:.0f} MB", peak <= WORKER_MB)
 
+    if not args.skip_web:
+        return web_section(args, row, failures)
+    print("all targets met" if not failures else f"targets missed: {', '.join(failures)}")
+    return 1 if failures else 0
+
+
+def web_section(args, row, failures: list[str]) -> int:
+    import web
+    print(f"web: the staff app under gunicorn, {args.jobs} server processes, on 127.0.0.1", flush=True)
+    web.run(row, args.jobs, args.today, args.rounds)
     print("all targets met" if not failures else f"targets missed: {', '.join(failures)}")
     return 1 if failures else 0
 
