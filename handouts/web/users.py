@@ -6,24 +6,22 @@ import argparse
 import getpass
 import sys
 
-from .models import ROLES
-
-ROLE_NAMES = [r for r, _ in ROLES]
-
 
 def parser() -> argparse.ArgumentParser:
+    from .models import ROLES      # after django_ready(): models need the settings
+    role_names = [r for r, _ in ROLES]
     top = argparse.ArgumentParser(prog="build.py users", description="Manage the staff app's accounts.")
     sub = top.add_subparsers(dest="action", required=True)
     add = sub.add_parser("add", help="add an account; its password is read from standard input when that is not "
                                      "a terminal, else asked for twice")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=ROLE_NAMES)
+    add.add_argument("--role", required=True, choices=role_names)
     add.add_argument("--clinic", action="append", default=[], metavar="ID",
                      help="a clinic the account works for (folder name under content/clinics/); repeat for more")
     sub.add_parser("list", help="every account with its role and clinics")
     change = sub.add_parser("set", help="change an account's role or clinics")
     change.add_argument("name")
-    change.add_argument("--role", choices=ROLE_NAMES)
+    change.add_argument("--role", choices=role_names)
     change.add_argument("--clinic", action="append", default=None, metavar="ID")
     pw = sub.add_parser("passwd", help="set an account's password (read like add's)")
     pw.add_argument("name")
@@ -59,9 +57,9 @@ def _clinics_known(clinics: list[str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
     from .setup import django_ready, migrate
     django_ready()
+    args = parser().parse_args(argv)
     migrate()
     from django.contrib.auth import get_user_model
     from django.db import transaction

@@ -1,0 +1,1 @@
+"""End-to-end tests of the staff web app in a real browser (conftest.py says how to add one)."""
