@@ -61,7 +61,8 @@ def clinics_of(user) -> list[str]:
         return []
 
 
-def _record(by, event: str, name: str, touched: list[str], detail: str = "") -> None:
+def record(by, event: str, name: str, touched: list[str], detail: str = "") -> None:
+    """One audit row about the account `name`, listing the clinics the change `touched` ("a,b")."""
     audit.record(by, event, clinic=",".join(sorted(set(touched))), detail=f"account={name}{detail}")
 
 
@@ -72,7 +73,7 @@ def create(name: str, role: str, clinics: list[str], password: str, *, must_chan
                                                     is_superuser=role == ADMIN)
         account = Account.objects.create(user=user, role=role, must_change_password=must_change)
         ClinicAccess.objects.bulk_create(ClinicAccess(account=account, clinic=c) for c in dict.fromkeys(clinics))
-    _record(by, "user-added", name, clinics, f" role={role} clinics={','.join(clinics) or '-'}")
+    record(by, "user-added", name, clinics, f" role={role} clinics={','.join(clinics) or '-'}")
     return user
 
 
@@ -95,7 +96,7 @@ def change(user, role: str, clinics: list[str], *, by) -> bool:
         detail += f" role={before_role}->{role}"
     if sorted(before) != sorted(set(clinics)):
         detail += f" clinics={','.join(before) or '-'}->{','.join(sorted(set(clinics))) or '-'}"
-    _record(by, "user-changed", user.username, before + clinics, detail)
+    record(by, "user-changed", user.username, before + clinics, detail)
     return True
 
 
@@ -108,18 +109,18 @@ def set_password(user, password: str, *, must_change: bool, by, event: str) -> N
         account, _ = Account.objects.get_or_create(user=user)
         account.must_change_password = must_change
         account.save(update_fields=["must_change_password"])
-    _record(by, event, user.username, clinics_of(user))
+    record(by, event, user.username, clinics_of(user))
 
 
 def set_active(user, active: bool, *, by) -> None:
     """Deactivate (the account can no longer sign in; its sessions stop working) or reactivate."""
     user.is_active = active
     user.save(update_fields=["is_active"])
-    _record(by, "user-reactivated" if active else "user-deactivated", user.username, clinics_of(user))
+    record(by, "user-reactivated" if active else "user-deactivated", user.username, clinics_of(user))
 
 
 def remove(user, *, by) -> None:
     clinics = clinics_of(user)
     name = user.username
     user.delete()
-    _record(by, "user-removed", name, clinics)
+    record(by, "user-removed", name, clinics)
