@@ -313,3 +313,13 @@ def test_changes_in_the_django_admin_reach_the_audit_log_and_the_role_sets_the_a
 def test_the_django_admin_is_for_global_admins_only(client, cedar_admin):
     response = client.get("/admin/")
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+def test_the_django_admin_pages_open(client, people):
+    client.force_login(people["root"])
+    for url in ("/admin/web/account/", f"/admin/web/account/{people['sam'].account.pk}/change/",
+                "/admin/web/clinicaccess/", "/admin/web/clinicaccess/add/", "/admin/auth/user/",
+                "/admin/auth/user/add/", "/admin/auth/user/?account__role__exact=staff"):
+        assert client.get(url).status_code == 200, url
+    listing = client.get("/admin/auth/user/").content.decode()
+    assert "Clinic staff" in listing and "cedar-hollow-us, fennick-street-uk" in listing
