@@ -468,3 +468,13 @@ def test_the_audit_log_records_sign_ins_and_user_changes_and_never_a_password(cl
     assert "event=login-failed" in log and "event=user-added" in log
     for secret in secrets:
         assert secret not in log
+
+
+def test_a_password_typed_as_the_username_stays_out_of_the_audit_log(client, make_user, caplog):
+    caplog.set_level("INFO", logger="handouts.audit")
+    make_user("sam", STAFF, [CEDAR])
+    login(client, PASSWORD, PASSWORD)
+    login(client, "sam", WRONG)
+    assert list(AuditEvent.objects.order_by("pk").values_list("user", "event")) == [
+        ("(unknown name)", "login-failed"), ("sam", "login-failed")]
+    assert PASSWORD not in caplog.text
