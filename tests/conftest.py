@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,13 @@ def web(settings, built: Built, db):
     return built
 
 
+@functools.cache
+def _password_hash() -> str:
+    """PASSWORD hashed once (Argon2, as in production; each hash takes a good part of a second)."""
+    from django.contrib.auth.hashers import make_password
+    return make_password(PASSWORD)
+
+
 @pytest.fixture
 def make_user(db):
     """make_user(name, role, clinics=()) -> a user with PASSWORD, its account and its clinics."""
@@ -71,8 +79,8 @@ def make_user(db):
     from handouts.web.models import ADMIN, Account, ClinicAccess
 
     def make(name: str, role: str, clinics: tuple[str, ...] | list[str] = ()):
-        user = get_user_model().objects.create_user(name, password=PASSWORD, is_staff=role == ADMIN,
-                                                    is_superuser=role == ADMIN)
+        user = get_user_model().objects.create(username=name, password=_password_hash(), is_staff=role == ADMIN,
+                                               is_superuser=role == ADMIN)
         account = Account.objects.create(user=user, role=role)
         for clinic in clinics:
             ClinicAccess.objects.create(account=account, clinic=clinic)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 
 
 def django_ready() -> None:
@@ -22,12 +21,13 @@ def first_administrator() -> tuple[str, str] | None:
     changed at the first sign-in. Returns (name, password) then, else None."""
     from django.contrib.auth import get_user_model
     from . import audit
+    from .accounts import one_time_password
     from .models import ADMIN, Account
     User = get_user_model()
     if User.objects.exists():
         return None
-    password = secrets.token_urlsafe(12)
+    password = one_time_password()
     user = User.objects.create_superuser("admin", email="", password=password)
     Account.objects.create(user=user, role=ADMIN, must_change_password=True)
-    audit.record("serve", "user-added", detail="admin role=admin (first start)")
+    audit.record("serve", "user-added", detail="account=admin role=admin (first start)")
     return "admin", password

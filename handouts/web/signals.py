@@ -19,6 +19,14 @@ def _out(sender, request, user, **kwargs) -> None:
         audit.record(user, "logout")
 
 
+UNKNOWN = "(unknown name)"
+
+
 @receiver(user_login_failed)
 def _failed(sender, credentials, request=None, **kwargs) -> None:
-    audit.record(credentials.get("username") or "anonymous", "login-failed")
+    """The name tried, when it is an account's; any other text could be a password typed into the wrong field,
+    and is not kept (CWE-532)."""
+    from django.contrib.auth import get_user_model
+    tried = credentials.get("username") or ""
+    known = tried and get_user_model().objects.filter(username=tried).exists()
+    audit.record(tried if known else UNKNOWN, "login-failed")
