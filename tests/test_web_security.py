@@ -193,7 +193,7 @@ def test_a_post_without_the_csrf_token_is_refused_everywhere(make_user):
     sam = make_user("sam", STAFF, [CEDAR])
     guarded = Client(enforce_csrf_checks=True)
     refused = login(guarded, "cora")
-    assert refused.status_code == 403 and "The form has expired" in refused.content.decode()
+    assert refused.status_code == 403 and "The form could not be sent" in refused.content.decode()
     assert not signed_in(guarded)
 
     guarded.force_login(cora)
