@@ -138,6 +138,21 @@ def test_review_due_soon_and_draft_are_shown(ann, settings) -> None:
     assert library._status(entry, frozenset(), TODAY, 60).label == "Current"
 
 
+def test_a_document_with_a_draft_block_is_marked_draft(ann, project: Path, settings, monkeypatch) -> None:
+    from handouts.web import pipeline
+    settings.CONTENT_ROOT = project                     # the build's PDFs, with a scratch copy of their content
+    monkeypatch.setattr(pipeline, "_PERSONALISER", None)
+    block = project / "content" / "en" / "acne-scars" / "consent-diagnosis.md"
+    block.write_text(block.read_text().replace("reviewer: ", "draft: true\nreviewer: ", 1))
+    page = ann.get("/").content.decode()
+    drafts = [card_titles(c)[0] for c in cards(page) if '<span class="badge draft">Draft</span>' in c]
+    # The block is in the consent form and in the research document (which lists every block).
+    assert drafts == ["Acne scars: consent form for stem cell treatment",
+                      "Acne scars: stem cell treatment, the research in detail"]
+    screen = ann.get(f"/library/{UK}/en/acne-scars-consent-screen/").content.decode()
+    assert '<span class="badge draft">Draft</span>' in screen
+
+
 def test_thumbnails_are_png_first_pages(ann, web) -> None:
     response = ann.get(f"{ACNE_CONSENT}.png")
     assert response.status_code == 200 and response["Content-Type"] == "image/png"

@@ -248,3 +248,31 @@ def test_the_same_details_give_the_same_pdf_as_the_command_line(ann, tmp_path: P
         return re.sub(rb"xmp\.did:[0-9a-f-]{36}", b"xmp.did:", data)
 
     assert web_pdf != cli_pdf and without_ids(web_pdf) == without_ids(cli_pdf)
+
+
+@pytest.fixture
+def content(project: Path, settings, monkeypatch) -> Path:
+    """The app reading a scratch copy of the content (a Personaliser of its own, dropped afterwards)."""
+    settings.CONTENT_ROOT = project
+    monkeypatch.setattr(pipeline, "_PERSONALISER", None)
+    return project
+
+
+def test_a_draft_form_says_so_and_prints_as_a_draft(ann, content: Path) -> None:
+    block = content / "content" / "en" / "acne-scars" / "consent-diagnosis.md"
+    block.write_text(block.read_text().replace("reviewer: ", "draft: true\nreviewer: ", 1))
+    page = ann.get(FORM).content.decode()
+    assert "This form is a draft" in page
+    response = post(ann, DETAILS)
+    assert response.status_code == 200 and "DRAFT" in pdf_text(response.content)
+    assert "This form is a draft" not in ann.get(f"/personalise/{UK}/en/burns-wounds/consent/print/").content.decode()
+
+
+def test_a_form_the_content_cannot_make_says_so_without_a_form(ann, content: Path) -> None:
+    block = content / "content" / "en" / "acne-scars" / "consent-diagnosis.md"
+    block.write_text(block.read_text().replace("review_due: 2027-11-25", "review_due: soon", 1))
+    response = ann.get(FORM)
+    page = response.content.decode()
+    assert response.status_code == 200 and "The form could not be made" in page
+    assert "<code>content/en/acne-scars/consent-diagnosis.md</code>" in page and 'id="personalise-form"' not in page
+    assert post(ann, DETAILS).status_code == 400
