@@ -155,25 +155,23 @@ class Document:
 
 # --- the catalogue as the library shows it --------------------------------------------------------------------
 
-_DRAFTS_LOCK = threading.Lock()
-_DRAFTS: tuple[Library, frozenset[str]] | None = None
+_FACTS_LOCK = threading.Lock()
+_FACTS: tuple[Library, frozenset[str], int] | None = None
 
 
-def _drafts(library: Library) -> frozenset[str]:
-    """The documents the content marks as drafts (a block with draft: true), planned once per loaded content."""
-    global _DRAFTS
-    with _DRAFTS_LOCK:
-        if _DRAFTS is None or _DRAFTS[0] is not library:
-            _DRAFTS = (library, frozenset(job.output for job in plan(library, Selection()).jobs if job.draft))
-        return _DRAFTS[1]
-
-
-def _warn_within_days(library: Library) -> int:
-    """content/policy/checks.yaml review.warn_within_days (the check's own threshold for "review due soon")."""
-    try:
-        return checks.load_policy(library.root).thresholds.review.warn_within_days
-    except BuildError:
-        return 0
+def _content_facts(library: Library) -> tuple[frozenset[str], int]:
+    """The documents the content marks as drafts (a block with draft: true), and content/policy/checks.yaml's
+    review.warn_within_days (the checks' own "review due soon"): worked out once per loaded content."""
+    global _FACTS
+    with _FACTS_LOCK:
+        if _FACTS is None or _FACTS[0] is not library:
+            drafts = frozenset(job.output for job in plan(library, Selection()).jobs if job.draft)
+            try:
+                warn_days = checks.load_policy(library.root).thresholds.review.warn_within_days
+            except BuildError:
+                warn_days = 0
+            _FACTS = (library, drafts, warn_days)
+        return _FACTS[1], _FACTS[2]
 
 
 def _status(entry: Entry, drafts: frozenset[str], today: dt.date, warn_days: int) -> Status:
@@ -212,8 +210,8 @@ def documents(request: HttpRequest, entries: list[Entry] | None = None) -> tuple
     library, _ = pipeline.loaded()
     clinics = clinics_for(request.user, pipeline.clinic_ids())
     mine = set(clinics)
-    drafts = _drafts(library)
-    today, warn_days = pipeline.today(), _warn_within_days(library)
+    drafts, warn_days = _content_facts(library)
+    today = pipeline.today()
     grouped: dict[tuple[str, str, str, str], list[Entry]] = {}
     for entry in pipeline.entries() if entries is None else entries:
         if entry.clinic in mine:
