@@ -235,6 +235,19 @@ def test_before_the_first_build_the_library_says_how_to_build(ann, settings, tmp
     assert 'role="search"' not in page
 
 
+def test_content_that_cannot_be_read_gives_a_page_that_says_so(ann, monkeypatch) -> None:
+    from handouts.problems import BuildError, Problem
+    from handouts.web import pipeline
+
+    def unreadable():
+        raise BuildError([Problem("content/catalogue.yaml", 3, "catalogue: 'kinds' must be a list", "schema")])
+    monkeypatch.setattr(pipeline, "loaded", unreadable)
+    for url in ("/", f"{ACNE_CONSENT}/", f"{ACNE_CONSENT}.pdf", f"/personalise/{UK}/en/acne-scars/consent/print/"):
+        response = ann.get(url)
+        assert response.status_code == 503, url
+        assert "<code>content/catalogue.yaml:3</code> (schema)" in response.content.decode()
+
+
 def test_the_library_pages_have_no_inline_script_or_style(ann) -> None:
     for url in ("/", "/?kind=consent", f"{ACNE_CONSENT}/"):
         page = ann.get(url).content.decode()

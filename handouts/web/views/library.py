@@ -11,7 +11,9 @@ import tempfile
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from functools import wraps
 from pathlib import Path
+from typing import Callable
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -304,7 +306,21 @@ def _groups(docs: list[Document], several_clinics: bool) -> list[Group]:
 
 # --- views --------------------------------------------------------------------------------------------------------
 
+def content_needed(view: Callable) -> Callable:
+    """The view needs the content loaded: when it cannot be (content/catalogue.yaml unreadable, say), a page that
+    says so, 503, rather than a server error."""
+    @wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except BuildError as exc:
+            return render(request, "web/unavailable.html", {"problems": [
+                {"path": p.path, "line": p.line, "rule": p.rule} for p in exc.problems[:20]]}, status=503)
+    return guarded
+
+
 @require(*LIBRARY_ROLES)
+@content_needed
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     entries = pipeline.entries()
@@ -331,6 +347,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @require(*LIBRARY_ROLES)
+@content_needed
 @require_GET
 def detail(request: HttpRequest, clinic: str, language: str, name: str) -> HttpResponse:
     document, copy = find(request, clinic, language, name)
@@ -342,6 +359,7 @@ def detail(request: HttpRequest, clinic: str, language: str, name: str) -> HttpR
 
 
 @require(*LIBRARY_ROLES)
+@content_needed
 @require_GET
 @xframe_options_sameorigin          # the document page shows it in an iframe of this site
 def pdf(request: HttpRequest, clinic: str, language: str, name: str) -> HttpResponse:
@@ -383,6 +401,7 @@ def first_page_png(data: bytes) -> bytes:
 
 
 @require(*LIBRARY_ROLES)
+@content_needed
 @require_GET
 def thumbnail(request: HttpRequest, clinic: str, language: str, name: str) -> HttpResponse:
     document, copy = find(request, clinic, language, name)

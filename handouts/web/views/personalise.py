@@ -23,7 +23,8 @@ from ...problems import BuildError, Problem
 from ...render import document_title
 from .. import audit, pipeline
 from ..access import PERSONALISE_ROLES, clinics_for, require
-from .library import PERSONALISED_KINDS, VARIANT_LABELS, VARIANT_ORDER, kind_label, language_label
+from .library import (PERSONALISED_KINDS, VARIANT_LABELS, VARIANT_ORDER, content_needed, kind_label,
+                      language_label)
 
 LOGGER = logging.getLogger(__name__)
 
@@ -160,6 +161,7 @@ def record_line(target: Target, username: str) -> str:
 
 
 @require(*PERSONALISE_ROLES)
+@content_needed
 @require_http_methods(["GET", "POST"])
 @sensitive_post_parameters()      # an error report, were one ever made, shows neither the form nor the locals
 @sensitive_variables()
