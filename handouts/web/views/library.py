@@ -53,7 +53,6 @@ class Copy:
     """One variant of a document: one PDF of the manifest."""
 
     entry: Entry
-    title: str
 
     @property
     def variant(self) -> str:
@@ -206,7 +205,8 @@ def _title(library: Library, entry: Entry) -> tuple[str, str]:
         return f"{name}: {kind_label(entry.kind).lower()}", name
 
 
-def documents(request: HttpRequest, entries: list[Entry] | None = None) -> tuple[Library, list[str], list[Document]]:
+def documents(request: HttpRequest,
+              entries: list[Entry] | None = None) -> tuple[Library, list[str], list[Document]]:
     """The library, the clinics the user may see, and their documents in catalogue order (of the manifest's
     `entries`, by default the last build's)."""
     library, _ = pipeline.loaded()
@@ -219,10 +219,10 @@ def documents(request: HttpRequest, entries: list[Entry] | None = None) -> tuple
         if entry.clinic in mine:
             grouped.setdefault((entry.clinic, entry.language, entry.condition, entry.kind), []).append(entry)
     found = []
-    for (clinic, language, condition, kind), entries in grouped.items():
-        entries.sort(key=lambda e: VARIANT_ORDER.index(e.variant) if e.variant in VARIANT_ORDER else 99)
-        title, condition_name = _title(library, entries[0])
-        copies = tuple(Copy(e, title) for e in entries)
+    for (clinic, language, condition, kind), variants in grouped.items():
+        variants.sort(key=lambda e: VARIANT_ORDER.index(e.variant) if e.variant in VARIANT_ORDER else 99)
+        title, condition_name = _title(library, variants[0])
+        copies = tuple(Copy(e) for e in variants)
         lead = copies[0]
         found.append(Document(clinic, library.clinics[clinic].clinic.name, language, condition, condition_name, kind,
                               title, copies, _status(lead.entry, drafts, today, warn_days), lead))
