@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 from . import files, markdown_ext
 from .fill import fill
 from .content import Library
-from .models import BLEED_PT, Patient, Strings
+from .models import BLEED_PT, Condition, Kind, Patient, Strings
 from .plan import Job
 from .problems import BuildError, Problem, relpath, shorten
 
@@ -53,6 +53,11 @@ def qr_svg(url: str, colour: str, size_mm: float) -> Markup:
 
 def cmyk(values: tuple[float, float, float, float]) -> str:
     return "device-cmyk(" + " ".join(f"{v / 100:.3g}" for v in values) + ")"
+
+
+def document_title(strings: Strings, kind: Kind, condition: Condition) -> str:
+    """A document's title as its first page prints it: the kind's title string with the condition's name."""
+    return fill(getattr(strings, kind.title), condition=condition.name)
 
 
 def _patient_view(patient: Patient, strings: Strings, country: str) -> dict[str, str | None]:
@@ -159,7 +164,7 @@ class Renderer:
             for source in block.meta.sources:
                 sources.setdefault(str(source.url), source)
         s = strings.model_dump()
-        title = fill(s[job.kind.title], condition=job.condition.name)
+        title = document_title(strings, job.kind, job.condition)
         variant = library.variants[job.variant]
         in_cmyk = variant.colour == "cmyk"
         colours = ({k: cmyk(v) for k, v in clinic.print.colours} if in_cmyk else dict(clinic.colours))
