@@ -3,6 +3,7 @@ per change, one printer kept), and the build's manifest as the library's list of
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import threading
 from pathlib import Path
@@ -24,6 +25,14 @@ def personaliser() -> builder.Personaliser:
         if _PERSONALISER is None:
             _PERSONALISER = builder.Personaliser(settings.CONTENT_ROOT)
         return _PERSONALISER
+
+
+@atexit.register
+def _drop() -> None:
+    """Let the printer go before the interpreter tears its modules down (WeasyPrint's font configuration
+    otherwise complains while being collected at exit)."""
+    global _PERSONALISER
+    _PERSONALISER = None
 
 
 def today() -> dt.date:
