@@ -17,7 +17,8 @@ Fixtures:
 - `server` (session): one server for the whole run, reading the session build `built`. `server("/x/")` is the
   absolute URL, `server.logs()` its stdout and stderr so far, `server.data_dir` its folder (SQLite database, secret
   key, logs), `server.add_user(name, role, clinics)` runs `build.py users add` and returns the password,
-  `server.reset_lockouts()`, `server.admin_password`.
+  `server.reset_lockouts()`, `server.python(code)` runs Python in its environment (settings, database) and returns
+  what it printed, `server.admin_password`.
 - `staff` (session): Account(name, password), a staff account of cedar-hollow-us on `server`, made once.
 - `page`: a page in a fresh browser context (no cookies) whose relative URLs go to `server`; `open_page(other)`
   opens one for another server. A page fails its test at teardown when the browser reported a
@@ -25,7 +26,9 @@ Fixtures:
 - `idle_server` (session): a second server whose sessions end after harness.IDLE_SECONDS; started only when a test
   asks for it. `browser` (session): Debian's Chromium.
 Helpers (web_e2e.harness): login(page, name, password), signed_in_as(page), shot(page, name), axe_check(page),
-look(page, name) = shot + axe_check, focus_ring(page).
+look(page, name) = shot + axe_check, look_with_pdf(page, name) for a page with a PDF in a frame, follow(page, link)
+for a click that opens such a page, focus_ring(page), tab_until(page, done) (Tab until done(focus_ring) holds),
+ring_shown(stop).
 
 Account names are global to the session's server: give each test its own. Sign-in failures count against the
 address 127.0.0.1 that every test shares (5 in 15 minutes pause signing in for everyone): a test that fails

@@ -73,13 +73,18 @@ class Server:
                     password=password)
         return password
 
+    def python(self, code: str) -> str:
+        """Run Python `code` in the server's environment (its settings, database); what it printed."""
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=self.env, capture_output=True, text=True,
+                              timeout=120)
+        if done.returncode != 0:
+            pytest.fail(f"python in the server's environment exited {done.returncode}:\n{done.stdout}{done.stderr}")
+        return done.stdout
+
     def reset_lockouts(self) -> None:
         """Forget every failed sign-in (django-axes). All tests share the address 127.0.0.1, which is throttled
         too: a test that fails sign-ins on purpose calls this so that later tests can still sign in."""
-        done = subprocess.run([sys.executable, "-c", _AXES_RESET], cwd=ROOT, env=self.env, capture_output=True,
-                              text=True, timeout=120)
-        if done.returncode != 0:
-            pytest.fail(f"resetting the sign-in throttle failed:\n{done.stdout}{done.stderr}")
+        self.python(_AXES_RESET)
 
     def stop(self) -> None:
         """Terminate (gunicorn stops its workers), then kill whatever of its process group is still there."""
@@ -248,11 +253,53 @@ def look(page, name: str) -> dict:
     return axe_check(page)
 
 
+def look_with_pdf(page, name: str, *, draw_ms: int = 2500) -> dict:
+    """look() at a page that shows a PDF in a frame. Chromium's PDF viewer draws only part of its page when a
+    full-page screenshot resizes the window, so the window is made as tall as the page first, and the viewer is
+    given time to draw; then the window is as it was."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"],
+                            "height": max(size["height"], page.evaluate("document.documentElement.scrollHeight"))})
+    page.wait_for_timeout(draw_ms)
+    try:
+        return look(page, name)
+    finally:
+        page.set_viewport_size(size)
+
+
 def focus_ring(page) -> dict:
-    """The focused element (tag, id, name, text) with its computed outline and whether :focus-visible matches."""
+    """The focused element (tag, id, name, href, text) with its computed outline and whether :focus-visible and
+    :focus match (a date field is the active element, not :focus, while its calendar button has the focus)."""
     return page.evaluate("""() => {
         const e = document.activeElement, s = getComputedStyle(e);
         return {tag: e.tagName.toLowerCase(), id: e.id, name: e.getAttribute('name') || '',
+                href: e.getAttribute('href') || '', focus: e.matches(':focus'),
                 text: (e.innerText || '').trim(), visible: e.matches(':focus-visible'),
                 style: s.outlineStyle, width: parseFloat(s.outlineWidth) || 0, color: s.outlineColor};
     }""")
+
+
+def tab_until(page, done, limit: int = 60) -> list[dict]:
+    """Press Tab until `done(focus_ring(page))` is true; every stop's focus_ring, the last one the stop that was
+    done. Fails naming the stops when `limit` presses do not get there."""
+    stops = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        stops.append(focus_ring(page))
+        if done(stops[-1]):
+            return stops
+    pytest.fail(f"{limit} presses of Tab did not get there; the stops were: "
+                + ", ".join(s["id"] or s["href"] or s["text"][:40] or s["tag"] for s in stops))
+
+
+def ring_shown(stop: dict) -> bool:
+    """A focus_ring stop has a visible focus indicator: :focus-visible matches and a solid outline 2 px or wider."""
+    return stop["visible"] and stop["style"] not in ("none", "hidden") and stop["width"] >= 2
+
+
+def follow(page, link) -> None:
+    """Click `link` and wait for the page it opens to load. For links to a page with a PDF in a frame (a document's
+    page): Chromium's PDF viewer navigates a frame of its own, which Playwright's click can wait on for ever, so the
+    click does not wait and expect_navigation() does."""
+    with page.expect_navigation():
+        link.click(no_wait_after=True)
