@@ -165,6 +165,11 @@ class Contact(Model):
     web: HttpUrl
 
 
+# What a clinic's document_url may name: `{clinic}` (the clinic's id, its folder's name) lets it point at the staff
+# app's public page, https://<app host>/{clinic}/{language}/{condition}/{kind}.
+URL_PLACEHOLDERS = ("clinic", "language", "condition", "kind")
+
+
 class Clinic(Model):
     sample: bool             # a fictional clinic shipped as an example
     name: Text
@@ -184,9 +189,9 @@ class Clinic(Model):
 
     @model_validator(mode="after")
     def _url_fields(self) -> "Clinic":
-        unknown = set(re.findall(r"\{([a-z]+)\}", self.document_url)) - {"language", "condition", "kind"}
+        unknown = set(re.findall(r"\{([a-z]+)\}", self.document_url)) - set(URL_PLACEHOLDERS)
         if unknown:
-            raise ValueError(f"'document_url' may use {{language}}, {{condition}} and {{kind}}, not "
+            raise ValueError(f"'document_url' may use {{clinic}}, {{language}}, {{condition}} and {{kind}}, not "
                              f"{', '.join(sorted(unknown))}")
         return self
 
