@@ -25,8 +25,11 @@ urlpatterns = [
     path("users/", users.page, name="users"),
     path("audit/", users.audit, name="audit"),
     path("admin/", admin.site.urls),
+    re_path(rf"^brand/(?P<clinic>{SLUG})\.css$", public.brand, name="public_brand"),
     re_path(rf"^(?P<clinic>{SLUG})/(?P<language>{SLUG})/(?P<condition>{SLUG})/(?P<kind>{SLUG})/?$", public.page,
             name="public"),
+    re_path(rf"^(?P<clinic>{SLUG})/(?P<language>{SLUG})/(?P<condition>{SLUG})/(?P<kind>{SLUG})/"
+            r"(?P<variant>screen|large-print)\.pdf$", public.pdf, name="public_pdf"),
 ]
 
 handler404 = "handouts.web.views.account.not_found"
