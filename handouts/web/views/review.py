@@ -24,7 +24,7 @@ from ..models import ADMIN, REVIEWER
 from .. import pipeline
 
 _LOCK = threading.Lock()
-_CACHE: dict[str, tuple[tuple, builder.Outcome]] = {}     # content root -> (signature, outcome): the last one only
+_CACHE: dict[str, tuple[tuple, builder.Outcome]] = {}     # content root -> (signature, outcome), the last only
 
 
 def outcome(root: Path, today: dt.date) -> builder.Outcome:
@@ -33,8 +33,10 @@ def outcome(root: Path, today: dt.date) -> builder.Outcome:
     with _LOCK:                          # one check at a time: a second request waits for the first's result
         cached = _CACHE.get(str(root))
         if cached is None or cached[0] != key:
-            _CACHE[str(root)] = (key, builder.check(root, Selection(), today, strict=False))
-        return _CACHE[str(root)][1]
+            found = builder.check(root, Selection(), today, strict=False)
+            _CACHE.clear()               # one content folder is served; keep no outcome of an older one
+            _CACHE[str(root)] = cached = (key, found)
+        return cached[1]
 
 
 def _grouped(problems: list[Problem]) -> list[dict]:
