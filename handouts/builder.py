@@ -44,6 +44,7 @@ class Outcome:
     unchanged: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     documents: list[checks.DocumentRow] = field(default_factory=list)
+    due: list[checks.DueRow] = field(default_factory=list)      # reviews overdue or coming due (check only)
     peak_worker_mb: float = 0.0
 
     @property
@@ -137,6 +138,7 @@ def check(root: Path, selection: Selection, today: dt.date, strict: bool) -> Out
     outcome = Outcome(problems=list(review.problems))
     # The reviewer's table covers every document that can be assembled, errors or not.
     outcome.documents = checks.document_rows(list(plan(content.with_problems(library, []), selection).jobs), review)
+    outcome.due = checks.reviews_due(library, review, today)
     words = checks.words_problems(outcome.documents, review.lengths)
     outcome.problems += _strict(words) if strict else words
     renderer = Renderer(root)
@@ -317,6 +319,22 @@ def personalise(root: Path, selection: Selection, today: dt.date, patient: Patie
     return Personaliser(root, strict).personalise(selection, today, patient)
 
 
+def content_signature(root: Path, today: dt.date) -> tuple:
+    """Every content and template file's name, size and modification time, and the day (review dates depend on
+    it): a stat per file, no read. A cache of anything made from the content is valid while this is equal."""
+    stats = []
+    for top in ("content", "templates"):
+        for folder, dirs, files in os.walk(root / top):
+            dirs.sort()
+            for name in sorted(files):
+                try:
+                    st = os.stat(os.path.join(folder, name))
+                except OSError:
+                    continue
+                stats.append((folder, name, st.st_size, st.st_mtime_ns))
+    return (today, tuple(stats))
+
+
 class Personaliser:
     """The one in-memory entry point, kept warm for a long-lived process (the staff web app): the content is
     loaded and checked again only when a file under content/ or templates/ changed or the day did, and one
@@ -332,23 +350,13 @@ class Personaliser:
         self._families: list[str] | None = None
         self._lock = threading.Lock()
 
-    def _signature(self, today: dt.date) -> tuple:
-        """Every content and template file's name, size and modification time: a stat per file, no read."""
-        stats = []
-        for top in ("content", "templates"):
-            for folder, dirs, files in os.walk(self.root / top):
-                dirs.sort()
-                for name in sorted(files):
-                    try:
-                        st = os.stat(os.path.join(folder, name))
-                    except OSError:
-                        continue
-                    stats.append((folder, name, st.st_size, st.st_mtime_ns))
-        return (today, tuple(stats))
+    def signature(self, today: dt.date) -> tuple:
+        """What the loaded content depends on (see content_signature): equal signatures, equal content."""
+        return content_signature(self.root, today)
 
     def loaded(self, today: dt.date) -> tuple[content.Library, checks.Review]:
         """The library and its review as of `today`, loaded again only when an input changed."""
-        key = self._signature(today)
+        key = self.signature(today)
         with self._lock:
             if self._loaded is None or key != self._key:
                 self._loaded = _load_and_review(self.root, today, self.strict)

@@ -492,6 +492,33 @@ class DocumentRow:
         return f"the {self.condition} {self.kind} ({self.language}, {self.country})"
 
 
+@dataclass(frozen=True)
+class DueRow:
+    """A block whose clinical review is overdue or due within the policy's window (content/policy/checks.yaml)."""
+
+    path: str
+    line: int                   # of its review_due
+    title: str
+    language: str
+    jurisdiction: str | None
+    review_due: str
+    days: int                   # from today; negative when overdue
+    draft: bool
+
+
+REVIEW_RULES = ("review-expired", "review-soon")
+
+
+def reviews_due(library: Library, review: Review, today: dt.date) -> list[DueRow]:
+    """The blocks the checker found overdue or coming due, soonest first."""
+    flagged = {p.path for p in review.problems if p.rule in REVIEW_RULES}
+    rows = [DueRow(block.path, block.line_of("review_due"), block.meta.title, block.language,
+                   block.meta.jurisdiction, block.meta.review_due.isoformat(), (block.meta.review_due - today).days,
+                   block.meta.draft)
+            for language in library.languages.values() for block in language.blocks if block.path in flagged]
+    return sorted(rows, key=lambda row: (row.review_due, row.path))
+
+
 def document_rows(jobs: list, review: Review) -> list[DocumentRow]:
     rows: dict[tuple[str, str, str, str], DocumentRow] = {}
     for job in jobs:

@@ -22,7 +22,9 @@ SHARED = "shared"
 # The placeholders each string of strings.yaml may use (besides a kind's title, which takes {condition}).
 PLACEHOLDERS = {"date_formats": frozenset({"day", "month", "year"}),
                 "leaflet_given_text": frozenset({"title", "version"}),
-                "leaflet_title": frozenset({"condition"})}          # the consent sheet names the leaflet
+                "leaflet_title": frozenset({"condition"}),          # the consent sheet names the leaflet
+                "online_newer_text": frozenset({"old", "new"}),     # the public page: the paper copy's version
+                "online_other_documents": frozenset({"condition"})}
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,38 @@ def _load_ledger(output_dir: Path, problems: list[Problem]) -> dict:
     return ledger
 
 
+def history(output_dir: Path) -> tuple[list[dict], list[Problem]]:
+    """The deliveries made so far, newest first, as the ledger records them (with any delivery zip it does not list
+    read from the zip itself), each {number, date, zip, new, changed, withdrawn}; only entries whose zip is a
+    delivery's name in deliveries/ and whose paths are documents of the catalogue's shape. Nothing is written."""
+    problems: list[Problem] = []
+    ledger = _load_ledger(output_dir, problems)
+    found = []
+    for item in ledger["deliveries"]:
+        bundle = item.get("zip")
+        if not (isinstance(bundle, str) and bundle.startswith("deliveries/") and ZIP_NAME.fullmatch(bundle[11:])):
+            continue
+        lists = {key: [p for p in item.get(key) or [] if document_path(p)] for key in ("new", "changed", "withdrawn")}
+        found.append({"number": item["number"], "date": item.get("date") if isinstance(item.get("date"), str) else "",
+                      "zip": bundle, **lists})
+    return sorted(found, key=lambda d: d["number"], reverse=True), problems
+
+
+def changes_entries(text: str) -> tuple[list[str], list[str]]:
+    """A delivery's CHANGES.txt as (its heading lines, its entries): each entry is a document's path on one line
+    and what happened to it on the indented lines after."""
+    heading: list[str] = []
+    entries: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("  ") and entries:
+            entries[-1] += "\n" + line
+        elif document_path(line.strip()):
+            entries.append(line.strip())
+        elif not entries:
+            heading.append(line)
+    return heading, entries
+
+
 def _what_changed(old: dict | None, new: Entry) -> str:
     if old is None:
         return "new print master"

@@ -93,8 +93,46 @@ class BlockMeta(Model):
         return self
 
 
+def version_key(version: str) -> tuple[int, int]:
+    """A `MAJOR.MINOR` version as numbers, for ordering: 1.10 comes after 1.9."""
+    major, minor = version.split(".")
+    return int(major), int(minor)
+
+
+def _quoted_versions(value: Any) -> Any:
+    """The keys of `changes` are versions as text: YAML reads an unquoted 2.0 as a number (and 1.10 as 1.1)."""
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise ValueError(f"the version {key!r} must be written in quotes, e.g. \"2.0\"")
+    return value
+
+
+ChangeNote = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
 class DocumentVersion(Model):
     version: Version
+    # What each version changed, in plain words for a patient holding an older copy (the public page shows them).
+    changes: Annotated[dict[Version, ChangeNote] | None, BeforeValidator(_quoted_versions)] = None
+
+    @field_validator("changes")
+    @classmethod
+    def _history(cls, changes: dict[str, str] | None, info: ValidationInfo) -> dict[str, str] | None:
+        current = info.data.get("version")
+        if changes is None or current is None:
+            return changes
+        newer = sorted((v for v in changes if version_key(v) > version_key(current)), key=version_key)
+        if newer:
+            raise ValueError(f"names version {newer[0]}, newer than the document's version {current}")
+        if current not in changes:
+            raise ValueError(f"says nothing about the current version {current}: add what it changed, "
+                             f"e.g. \"{current}\": \"...\"")
+        return dict(sorted(changes.items(), key=lambda item: version_key(item[0]), reverse=True))
+
+    def changes_since(self, seen: str) -> list[tuple[str, str]]:
+        """What changed after version `seen`, newest first: (version, what changed) for each version recorded."""
+        return [(v, text) for v, text in (self.changes or {}).items() if version_key(v) > version_key(seen)]
 
 
 class Condition(Model):
@@ -165,6 +203,11 @@ class Contact(Model):
     web: HttpUrl
 
 
+# What a clinic's document_url may name: `{clinic}` (the clinic's id, its folder's name) lets it point at the staff
+# app's public page, https://<app host>/{clinic}/{language}/{condition}/{kind}.
+URL_PLACEHOLDERS = ("clinic", "language", "condition", "kind")
+
+
 class Clinic(Model):
     sample: bool             # a fictional clinic shipped as an example
     name: Text
@@ -184,9 +227,9 @@ class Clinic(Model):
 
     @model_validator(mode="after")
     def _url_fields(self) -> "Clinic":
-        unknown = set(re.findall(r"\{([a-z]+)\}", self.document_url)) - {"language", "condition", "kind"}
+        unknown = set(re.findall(r"\{([a-z]+)\}", self.document_url)) - set(URL_PLACEHOLDERS)
         if unknown:
-            raise ValueError(f"'document_url' may use {{language}}, {{condition}} and {{kind}}, not "
+            raise ValueError(f"'document_url' may use {{clinic}}, {{language}}, {{condition}} and {{kind}}, not "
                              f"{', '.join(sorted(unknown))}")
         return self
 

@@ -9,6 +9,7 @@ import datetime as dt
 import re
 import unicodedata
 from functools import lru_cache
+from urllib.parse import urlsplit, urlunsplit
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,20 @@ def qr_svg(url: str, colour: str, size_mm: float) -> Markup:
     return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" class="qr" viewBox="0 0 {n} {n}" '
                   f'width="{size_mm}mm" height="{size_mm}mm" role="img">'
                   f'<title>QR code: {escape(url)}</title><path fill="{escape(colour)}" d="{"".join(runs)}"/></svg>')
+
+
+def document_url(pattern: str, clinic: str, language: str, condition: str, kind: str) -> str:
+    """A document's address online: a clinic's `document_url` with its placeholders filled in."""
+    return fill(pattern, clinic=clinic, language=language, condition=condition, kind=kind)
+
+
+def versioned(url: str, version: str) -> str:
+    """The address with the document's version as the query parameter `v` (`?v=2.0`, or `&v=2.0` after a query
+    the address has already): what the QR code encodes, so that the page it opens knows which paper copy was
+    scanned."""
+    parts = urlsplit(url)
+    query = f"{parts.query}&v={version}" if parts.query else f"v={version}"
+    return urlunsplit(parts._replace(query=query))
 
 
 def cmyk(values: tuple[float, float, float, float]) -> str:
@@ -168,7 +183,9 @@ class Renderer:
         variant = library.variants[job.variant]
         in_cmyk = variant.colour == "cmyk"
         colours = ({k: cmyk(v) for k, v in clinic.print.colours} if in_cmyk else dict(clinic.colours))
-        url = fill(clinic.document_url, language=job.language, condition=job.condition_id, kind=job.kind_id)
+        urls = {kind: document_url(clinic.document_url, job.clinic.id, job.language, job.condition_id, kind)
+                for kind in library.kinds}
+        url = urls[job.kind_id]
         return {
             "lang": job.language,
             "s": s,
@@ -177,8 +194,9 @@ class Renderer:
                         "bleed": clinic.print.bleed, "bleed_mm": BLEED_PT[clinic.print.bleed] * 25.4 / 72 if in_cmyk else 0,
                         "page_margin_mm": variant.page_margin_mm},
             "colours": colours,
-            "document_url": url,
-            "qr": qr_svg(url, colours["text"], 24),
+            "document_url": url,                      # printed as text: the plain address
+            "document_urls": urls,                    # every kind's address, for pointers to the others
+            "qr": qr_svg(versioned(url, job.version), colours["text"], 24),     # the address of this version
             "logo_url": (job.clinic.folder / (clinic.print.logo if in_cmyk else clinic.logo)).resolve().as_uri(),
             "document": {
                 "title": title,

@@ -29,8 +29,11 @@ urlpatterns = [
     path("users/<int:pk>/active/", users.set_active, name="user_active"),
     path("audit/", users.audit, name="audit"),
     path("admin/", admin.site.urls),
+    re_path(rf"^brand/(?P<clinic>{SLUG})\.css$", public.brand, name="public_brand"),
     re_path(rf"^(?P<clinic>{SLUG})/(?P<language>{SLUG})/(?P<condition>{SLUG})/(?P<kind>{SLUG})/?$", public.page,
             name="public"),
+    re_path(rf"^(?P<clinic>{SLUG})/(?P<language>{SLUG})/(?P<condition>{SLUG})/(?P<kind>{SLUG})/"
+            r"(?P<variant>screen|large-print)\.pdf$", public.pdf, name="public_pdf"),
 ]
 
 handler404 = "handouts.web.views.account.not_found"
