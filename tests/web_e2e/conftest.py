@@ -21,10 +21,11 @@ Fixtures:
   what it printed, `server.admin_password`.
 - `staff` (session): Account(name, password), a staff account of cedar-hollow-us on `server`, made once.
 - `page`: a page in a fresh browser context (no cookies) whose relative URLs go to `server`; `open_page(other)`
-  opens one for another server. A page fails its test at teardown when the browser reported a
+  opens one for another server (`open_page(server, viewport=...)`: with other context options). A page fails its test at teardown when the browser reported a
   Content-Security-Policy violation or an uncaught script error on it.
 - `idle_server` (session): a second server whose sessions end after harness.IDLE_SECONDS; started only when a test
-  asks for it. `browser` (session): Debian's Chromium.
+  asks for it. `delivery_server` (session): a server over a copy of the build with one delivery made in it (the
+  print shop's page); started only when a test asks for it. `browser` (session): Debian's Chromium.
 Helpers (web_e2e.harness): login(page, name, password), signed_in_as(page), shot(page, name), axe_check(page),
 look(page, name) = shot + axe_check, look_with_pdf(page, name) for a page with a PDF in a frame, follow(page, link)
 for a click that opens such a page, focus_ring(page), tab_until(page, done) (Tab until done(focus_ring) holds),
@@ -38,11 +39,13 @@ sign-ins on purpose calls `server.reset_lockouts()` when it is done.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import TODAY
+from conftest import ROOT, TODAY
+from handouts.deliver import deliver
 from web_e2e import harness
 
 HERE = Path(__file__).resolve().parent
@@ -81,6 +84,21 @@ def idle_server(built, tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
+def delivery_server(built, tmp_path_factory: pytest.TempPathFactory):
+    """A server over a copy of the session build in which one delivery of print masters has been made (what
+    `build.py deliver` does): the print shop's page has something to show, and the session build stays exactly as
+    built for every other test of the session. Started only when a test asks for it."""
+    output = tmp_path_factory.mktemp("delivered-output")
+    shutil.copytree(built.output, output, dirs_exist_ok=True)
+    made = deliver(output, TODAY, ROOT)
+    assert made.new and not made.problems, made
+    running = harness.start_server(tmp_path_factory.mktemp("web-delivery-server"), output, TODAY.isoformat(),
+                                   workers=1)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
 def browser():
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     from playwright.sync_api import sync_playwright
@@ -95,12 +113,14 @@ def browser():
 
 @pytest.fixture
 def open_page(browser):
-    """open_page(server) -> a page in a new browser context (no cookies) whose relative URLs go to `server`.
+    """open_page(server, **options) -> a page in a new browser context (no cookies) whose relative URLs go to
+    `server`; `options` are Playwright's context options (a phone's viewport, say).
     At teardown, fails on any Content-Security-Policy violation or uncaught script error the page reported."""
     contexts, problems = [], []
 
-    def open_(target: harness.Server):
-        context = browser.new_context(base_url=target.url, viewport={"width": 1280, "height": 800})
+    def open_(target: harness.Server, **options):
+        context = browser.new_context(**{"base_url": target.url, "viewport": {"width": 1280, "height": 800},
+                                         **options})
         contexts.append(context)
         page = context.new_page()
         page.on("console", lambda message: problems.append(f"{page.url}: {message.text}")

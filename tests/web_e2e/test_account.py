@@ -110,17 +110,13 @@ def test_keyboard_alone_signs_in_with_a_visible_focus(server, staff, page):
     assert signed_in_as(page) == staff.name
 
 
-NOT_YET_MERGED = pytest.mark.xfail(strict=True, reason="views/review.py and views/deliveries.py are stubs on this "
-                                   "branch (404 for everyone); web-public adds require(): remove this mark then")
-
-
 @pytest.mark.parametrize("path, login_path", [
     ("/", "/login/"),
     ("/library/cedar-hollow-us/en/acne-scars-consent-print/", "/login/"),
     ("/library/cedar-hollow-us/en/acne-scars-consent-print.pdf", "/login/"),
     ("/personalise/cedar-hollow-us/en/acne-scars/consent/print/", "/login/"),
-    pytest.param("/review/", "/login/", marks=NOT_YET_MERGED),
-    pytest.param("/deliveries/", "/login/", marks=NOT_YET_MERGED),
+    ("/review/", "/login/"),
+    ("/deliveries/", "/login/"),
     ("/users/", "/login/"),
     ("/audit/", "/login/"),
     ("/password/", "/login/"),
