@@ -171,6 +171,7 @@ def test_newcomer_fills_in_a_consent_form_and_nothing_remains(server, built, sta
     line = page.locator("#record-lines .record-line")
     assert line.count() == 1
     assert line.inner_text() == f"{title}, version {version}, en, print, given {TODAY.isoformat()} by {staff.name}"
+    assert not [value for value in (*details.values(), token, "1987") if value in line.inner_text()]
     assert page.locator("#personalise-status").inner_text().startswith("Downloaded.")
     assert page.url == server(FORM)                     # nothing of the details in the address either
     look(page, "personalise-downloaded")
