@@ -20,8 +20,7 @@ from .problems import BuildError, Problem, relpath
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*\n", re.S)
 SHARED = "shared"
 # The placeholders each string of strings.yaml may use (besides a kind's title, which takes {condition}).
-PLACEHOLDERS = {"date_formats": frozenset({"day", "month", "year"}),
-                "leaflet_given_text": frozenset({"title", "version"}),
+PLACEHOLDERS = {"leaflet_given_text": frozenset({"title", "version"}),
                 "leaflet_title": frozenset({"condition"}),          # the consent sheet names the leaflet
                 "online_newer_text": frozenset({"old", "new"}),     # the public page: the paper copy's version
                 "online_other_documents": frozenset({"condition"})}

@@ -269,14 +269,22 @@ class Strings(Model):
     """Every label a template prints, for one language."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
-    months: list[Text] = Field(min_length=12, max_length=12)
-    date_formats: dict[str, Text]
+    # The language tag of each country's documents (BCP 47, e.g. en-GB), and 'default' for any other country:
+    # the PDF's and the page's lang, and the locale whose data (Babel's CLDR) writes dates.
+    html_lang: dict[str, Text]
 
-    @model_validator(mode="after")
-    def _default_format(self) -> "Strings":
-        if "default" not in self.date_formats:
-            raise ValueError("'date_formats' needs a 'default' entry")
-        return self
+    @field_validator("html_lang")
+    @classmethod
+    def _known_locales(cls, value: dict[str, str]) -> dict[str, str]:
+        from babel import Locale, UnknownLocaleError
+        if "default" not in value:
+            raise ValueError("needs a 'default' entry")
+        for country, tag in value.items():
+            try:
+                Locale.parse(tag, sep="-")
+            except (UnknownLocaleError, ValueError):
+                raise ValueError(f"'{tag}' (for {country}) is not a language tag with locale data, e.g. en-GB") from None
+        return value
 
 
 M = TypeVar("M", bound=BaseModel)

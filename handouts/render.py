@@ -15,6 +15,7 @@ from typing import Any
 
 import jinja2
 import segno
+from babel import dates as babel_dates
 from markupsafe import Markup, escape
 
 from . import files, markdown_ext
@@ -25,9 +26,15 @@ from .plan import Job
 from .problems import BuildError, Problem, relpath, shorten
 
 
+def locale_tag(strings: Strings, country: str) -> str:
+    """The language tag of a clinic's documents in this language (strings.yaml html_lang), e.g. en-GB."""
+    return strings.html_lang.get(country, strings.html_lang["default"])
+
+
 def format_date(value: dt.date, strings: Strings, country: str) -> str:
-    pattern = strings.date_formats.get(country, strings.date_formats["default"])
-    return fill(pattern, day=value.day, month=strings.months[value.month - 1], year=value.year)
+    """A date as the locale writes it in full (Babel's CLDR data): 25 November 2026 in en-GB, November 25, 2026 in
+    en-US, 16 de noviembre de 2026 in es."""
+    return babel_dates.format_date(value, format="long", locale=locale_tag(strings, country).replace("-", "_"))
 
 
 @lru_cache(maxsize=256)

@@ -115,8 +115,8 @@ def test_broken_clinic_keeps_every_variant_of_it_in_a_wider_build(project: Path)
 BROKEN_SHARED = [
     ("kind", "content/kinds/leaflet.yaml", "sections:", "sections: [",
      "content/kinds/leaflet.yaml:6: yaml: YAML: did not find expected node content"),
-    ("strings", "content/en/strings.yaml", "months:", "months: {",
-     "content/en/strings.yaml:4: yaml: YAML: did not find expected ',' or '}'"),
+    ("strings", "content/en/strings.yaml", "html_lang:", "html_lang: [",
+     "content/en/strings.yaml:4: yaml: YAML: did not find expected ',' or ']'"),
     ("variants", "templates/variants.yaml", "screen:", "screen: [",
      "templates/variants.yaml:5: yaml: YAML: did not find expected ',' or ']'"),
     ("template", "templates/leaflet.html", "{% block", "{% blok",
