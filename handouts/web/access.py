@@ -7,8 +7,9 @@ from typing import Callable
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 
-from .models import ADMIN, CLINIC_ADMIN, CLINIC_ROLES, PRINT_SHOP, REVIEWER, STAFF, Account
+from .models import ADMIN, CLINIC_ADMIN, CLINIC_ROLES, PRINT_SHOP, REVIEWER, ROLES, STAFF, Account
 
 
 def account(user) -> Account | None:
@@ -71,13 +72,12 @@ class PasswordChangeRequired:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         found = account(request.user)
-        if found and found.must_change_password and request.path not in _ALLOWED_WHILE_CHANGING():
+        if found and found.must_change_password and request.path not in _allowed_while_changing():
             return redirect("password_change")
         return self.get_response(request)
 
 
-def _ALLOWED_WHILE_CHANGING() -> set[str]:
-    from django.urls import reverse
+def _allowed_while_changing() -> set[str]:
     return {reverse("password_change"), reverse("logout")}
 
 
@@ -85,7 +85,6 @@ def navigation(request: HttpRequest) -> dict:
     """The links of the header, by role."""
     if not request.user.is_authenticated:
         return {"nav": []}
-    from django.urls import reverse
     mine = role(request.user)
     links = [("library", "Documents", LIBRARY_ROLES), ("review", "Review", (REVIEWER, ADMIN)),
              ("deliveries", "Deliveries", (PRINT_SHOP, ADMIN)), ("users", "Users", (CLINIC_ADMIN, ADMIN)),
@@ -93,4 +92,4 @@ def navigation(request: HttpRequest) -> dict:
     return {"nav": [{"url": reverse(name), "label": label, "current": request.resolver_match is not None
                      and request.resolver_match.url_name == name}
                     for name, label, roles in links if mine in roles],
-            "user_role": dict(__import__("handouts.web.models", fromlist=["ROLES"]).ROLES).get(mine, "")}
+            "user_role": dict(ROLES).get(mine, "")}
