@@ -349,6 +349,7 @@ class Personaliser:
         self._worker = None
         self._families: list[str] | None = None
         self._lock = threading.Lock()
+        self._printing = threading.Lock()     # one sheet at a time per printer (a server thread waits its turn)
 
     def signature(self, today: dt.date) -> tuple:
         """What the loaded content depends on (see content_signature): equal signatures, equal content."""
@@ -388,7 +389,7 @@ class Personaliser:
         inputs = {relpath(file, self.root) for file in job.input_files}
         problems = [p for p in review.problems if p.path in inputs]      # warnings about this document's own files
         from .worker import run_all
-        with _unlogged("weasyprint", "fontTools"):
+        with self._printing, _unlogged("weasyprint", "fontTools"):
             # A random document ID: a one-off sheet shares no identifier with its master or another patient's.
             result = next(run_all(library, [(job, secrets.token_hex(32))], patient, jobs=1,
                                   worker=self._printer(library)))

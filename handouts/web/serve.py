@@ -45,7 +45,12 @@ def serve(host: str, port: int, workers: int | None = None) -> int:
     options = {
         "bind": f"{host}:{port}",
         "workers": workers or int(os.environ.get("HANDOUTS_WORKERS", os.cpu_count() or 1)),
-        "worker_class": "sync",
+        # Threads, not gunicorn's sync worker: a browser's idle pre-opened connection (Chromium opens some) waits in
+        # the worker's poller instead of holding the whole process, and the library's pages and thumbnails are
+        # served while a sheet prints. The printer itself prints one sheet at a time per process.
+        "worker_class": "gthread",
+        "threads": int(os.environ.get("HANDOUTS_THREADS", 4)),
+        "keepalive": 5,
         "timeout": 120,
         "post_fork": _post_fork,
         "accesslog": "-",

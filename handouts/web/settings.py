@@ -8,6 +8,7 @@ HANDOUTS_ALLOWED_HOSTS comma-separated host names (default: localhost, 127.0.0.1
 HANDOUTS_OUTPUT        the build's output folder the library reads (default: output/)
 HANDOUTS_IDLE_SECONDS  seconds of inactivity that end a session (default: 1800, 30 minutes)
 HANDOUTS_WORKERS       server processes for `build.py serve` (default: the number of cores)
+HANDOUTS_THREADS       threads per server process (default: 4)
 HANDOUTS_TODAY         the date review dates are checked against, YYYY-MM-DD (default: today; tests fix it)
 """
 
