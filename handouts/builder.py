@@ -43,8 +43,10 @@ class Outcome:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    behind: list[str] = field(default_factory=list)     # translated documents held back: their last good PDF stays
     documents: list[checks.DocumentRow] = field(default_factory=list)
     due: list[checks.DueRow] = field(default_factory=list)      # reviews overdue or coming due (check only)
+    translations: list = field(default_factory=list)            # translation.Row per source block (check only)
     peak_worker_mb: float = 0.0
 
     @property
@@ -57,7 +59,7 @@ class Outcome:
 
     def summary(self) -> dict:
         return {"ok": self.ok, "added": self.added, "changed": self.changed, "removed": self.removed,
-                "unchanged": len(self.unchanged), "failed": self.failed,
+                "unchanged": len(self.unchanged), "failed": self.failed, "behind": self.behind,
                 "problems": [p.as_dict() for p in self.problems]}
 
 
@@ -112,7 +114,7 @@ def _load_and_review(root: Path, today: dt.date, strict: bool,
     found = list(library.problems) + review.problems
     if strict:
         found = _strict(found)
-    return content.with_problems(library, found), replace(review, problems=found)
+    return content.with_problems(library, found, review.translation), replace(review, problems=found)
 
 
 def _strict(problems: list[Problem]) -> list[Problem]:
@@ -139,6 +141,8 @@ def check(root: Path, selection: Selection, today: dt.date, strict: bool) -> Out
     # The reviewer's table covers every document that can be assembled, errors or not.
     outcome.documents = checks.document_rows(list(plan(content.with_problems(library, []), selection).jobs), review)
     outcome.due = checks.reviews_due(library, review, today)
+    outcome.translations = review.translations
+    outcome.behind = [held.output for held in the_plan.behind]
     words = checks.words_problems(outcome.documents, review.lengths)
     outcome.problems += _strict(words) if strict else words
     renderer = Renderer(root)
@@ -181,6 +185,17 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
     manifest = Manifest.load(output_dir)
     outcome.problems += manifest.problems + _old_patient_sheets(output_dir)
     manifest.sweep(_own_folders(library, manifest))
+    behind_before = dict(manifest.behind)
+    for held in the_plan.behind:
+        outcome.behind.append(held.output)
+        outcome.problems += held.problems
+        manifest.behind[held.output] = [_why_behind(problem) for problem in held.problems]
+        report("behind", held.output)
+    held_back = {held.output for held in the_plan.behind}
+    for path in list(manifest.behind):         # a document no longer behind, or gone, loses the mark
+        entry = manifest.entries.get(path)
+        if path not in held_back and (entry is None or _selected(selection, entry)):
+            del manifest.behind[path]
     _remove_unlisted(library, manifest, selection, {f.output for f in the_plan.failed}, outcome, report)
 
     tasks: list[tuple[Job, str]] = []
@@ -224,16 +239,22 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
         manifest.publish(entry, result.pdf)
         (outcome.changed if job.output in existed else outcome.added).append(job.output)
         report("changed" if job.output in existed else "added", job.output)
-    if not manifest.output_dir.joinpath(Manifest.NAME).exists():
+    if not manifest.output_dir.joinpath(Manifest.NAME).exists() or manifest.behind != behind_before:
         manifest.save()
     outcome.problems = sorted(set(outcome.problems))
     return outcome
 
 
+def _why_behind(problem: Problem) -> dict[str, str]:
+    """A stale translation as the manifest records it for the print shop and the staff app."""
+    return {"block": f"{problem.path}:{problem.line}", "severity": problem.severity, "message": problem.message}
+
+
 def _over_limit(review: checks.Review, job: Job, pages: int) -> Problem | None:
     """An error when the document has more pages than content/policy/length.yaml allows its kind and variant: it
     fails, and its last good PDF stays."""
-    return review.lengths.page_problem(job.output, job.kind_id, job.variant, pages) if review.lengths else None
+    return (review.lengths.page_problem(job.output, job.kind_id, job.variant, pages, job.language)
+            if review.lengths else None)
 
 
 def _old_patient_sheets(output_dir: Path) -> list[Problem]:
@@ -380,11 +401,13 @@ class Personaliser:
                     patient: Patient) -> tuple[bytes | None, list[Problem]]:
         library, review = self.loaded(today)
         the_plan = plan(library, selection)
-        found = len(the_plan.jobs) + len(the_plan.failed)
+        found = len(the_plan.jobs) + len(the_plan.failed) + len(the_plan.behind)
         if found != 1:
             raise NotOneDocument(_not_one(selection, the_plan.jobs, found))
         if the_plan.failed:
             return None, sorted(set(the_plan.failed[0].problems))
+        if the_plan.behind:       # a stale translation is never filled in: the sheet would not match its source
+            return None, [Problem(p.path, p.line, p.message, p.rule, "error") for p in the_plan.behind[0].problems]
         job = the_plan.jobs[0]
         inputs = {relpath(file, self.root) for file in job.input_files}
         problems = [p for p in review.problems if p.path in inputs]      # warnings about this document's own files

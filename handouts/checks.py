@@ -17,25 +17,53 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, NonNegativeInt, PositiveInt, field_validator
+from pydantic import Field, NonNegativeInt, PositiveInt, StringConstraints, field_validator, model_validator
 
-from . import code_digest, contrast, fonts, markdown_ext, yamlio
+from . import code_digest, contrast, fonts, markdown_ext, translation, yamlio
 from .content import Block, Library
 from .models import Model, Slug, SourceType, Text, validate
 from .problems import BuildError, Problem, relpath, shorten
-from .readability import WORD, Score, score
+from .readability import WORD, WORDS, Score, score
 
 
 class ReviewPolicy(Model):
     warn_within_days: int = Field(ge=0)
 
 
+class AboveLimit(Model):
+    """A score where higher is harder (a school grade)."""
+
+    warn_above: float
+    error_above: float
+
+
+class BelowLimit(Model):
+    """A score where lower is harder (a reading ease)."""
+
+    warn_below: float
+    error_below: float
+
+
 class ReadabilityPolicy(Model):
-    warn_above_grade: float
-    error_above_grade: float
+    """One language's readability rules: each formula given is applied, with its limits."""
+
     min_words: int = Field(ge=0)
+    flesch_kincaid: AboveLimit | None = None      # English: US school grade
+    inflesz: BelowLimit | None = None             # Spanish: Szigriszt-Pazos perspicuity on the INFLESZ scale
+    fernandez_huerta: BelowLimit | None = None    # Spanish: Fernandez-Huerta reading ease (corrected form)
+
+    @model_validator(mode="after")
+    def _some_formula(self) -> "ReadabilityPolicy":
+        if not (self.flesch_kincaid or self.inflesz or self.fernandez_huerta):
+            raise ValueError("name at least one formula: flesch_kincaid, inflesz or fernandez_huerta")
+        return self
+
+
+class TranslationPolicy(Model):
+    source_language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
+    stale_grace_days: int = Field(ge=0)     # a translation behind its source is a warning this long, then an error
 
 
 ColourName = Literal["primary", "accent", "text", "background", "white"]
@@ -51,11 +79,15 @@ class EvidencePolicy(Model):
     source_types: list[SourceType] = Field(min_length=1)   # at least one of their sources is of these types
 
 
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
+
+
 class Thresholds(Model):
     review: ReviewPolicy
-    readability: ReadabilityPolicy
+    readability: dict[Language, ReadabilityPolicy] = Field(min_length=1)
     contrast: ContrastPolicy
     evidence: EvidencePolicy
+    translation: TranslationPolicy
 
 
 class Phrase(Model):
@@ -66,9 +98,10 @@ class Phrase(Model):
 @dataclass(frozen=True)
 class Policy:
     thresholds: Thresholds
-    phrases: tuple[Phrase, ...]
-    phrases_path: str
+    phrases: dict[str, tuple[Phrase, ...]]      # by language: content/policy/phrases.<language>.yaml
+    phrases_paths: dict[str, str]
     files: tuple[Path, ...]      # the policy files, whose bytes key the memo of findings
+    lines: Any = None            # checks.yaml as read, for the line of a setting
 
 
 class KindLength(Model):
@@ -92,8 +125,19 @@ class KindLength(Model):
         return value
 
 
+Factor = Annotated[float, Field(ge=0.5, le=2)]
+
+
+class LanguageLength(Model):
+    words_factor: Factor = 1.0
+    pages_factor: Factor = 1.0
+
+
 class LengthPolicy(Model):
     large_print_factor: float = Field(ge=1)
+    # A translation says the same facts in more words: its word ranges and page limits are scaled (see the file).
+    languages: dict[Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")], LanguageLength] = Field(
+        default_factory=dict)
     kinds: dict[Slug, KindLength] = Field(default_factory=dict)
 
 
@@ -120,37 +164,46 @@ class Lengths:
     def _at(self, *loc: str) -> str:
         return f"{self.path}:{self.line(*loc)}"
 
-    def pages(self, kind: str, variant: str) -> Limit | None:
+    def pages(self, kind: str, variant: str, language: str = "en") -> Limit | None:
         """The most pages a document of `kind` may have in `variant`; None when the policy sets no limit. Large
-        print's is the screen limit times the factor, rounded down: known before anything is printed."""
+        print's is the screen limit times the factor, rounded down: known before anything is printed. A language
+        with a pages_factor has each limit times it, rounded down."""
         spec = self.policy.kinds.get(kind)
         if spec is None:
             return None
+        scale = self.policy.languages.get(language, LanguageLength()).pages_factor
+        where_scale = f", {self._at('languages', language, 'pages_factor')}" if scale != 1 else ""
         if variant == "large-print":
             screen = spec.pages.get("screen")
             if screen is None:
                 return None
+            screen = math.floor(screen * scale + 1e-9)
             factor = self.policy.large_print_factor     # rounded down, after a hair more: 2.3 x 10 is 23
             return Limit(math.floor(factor * screen + 1e-9),
-                         f"{self._at('large_print_factor')}, {self._at('kinds', kind, 'pages', 'screen')}",
-                         f", {factor:g} x its screen limit of {screen}")
+                         f"{self._at('large_print_factor')}, {self._at('kinds', kind, 'pages', 'screen')}{where_scale}",
+                         f", {factor:g} x its screen limit of {screen}" + (f" in {language}" if scale != 1 else ""))
         if variant not in spec.pages:
             return None
-        return Limit(spec.pages[variant], self._at("kinds", kind, "pages", variant))
+        return Limit(math.floor(spec.pages[variant] * scale + 1e-9),
+                     self._at("kinds", kind, "pages", variant) + where_scale,
+                     f" in {language}" if scale != 1 else "")
 
-    def page_problem(self, output: str, kind: str, variant: str, pages: int) -> Problem | None:
+    def page_problem(self, output: str, kind: str, variant: str, pages: int, language: str = "en") -> Problem | None:
         """An error naming the PDF (at its first page past the limit) when it has more pages than allowed."""
-        limit = self.pages(kind, variant)
+        limit = self.pages(kind, variant, language)
         if limit is None or pages <= limit.pages:
             return None
         where = "in large print" if variant == "large-print" else f"in the {variant} variant"
         return Problem(output, limit.pages + 1, f"{pages} pages; the {kind}'s limit {where} is {limit.pages}"
                                                 f"{limit.how} ({limit.where})", "pages")
 
-    def words(self, kind: str) -> tuple[int, int] | None:
-        """The fewest and most words a document of `kind` should have (see `line` for where)."""
+    def words(self, kind: str, language: str = "en") -> tuple[int, int] | None:
+        """The fewest and most words a document of `kind` in `language` should have (see `line` for where)."""
         spec = self.policy.kinds.get(kind)
-        return spec.words if spec is not None else None
+        if spec is None or spec.words is None:
+            return None
+        factor = self.policy.languages.get(language, LanguageLength()).words_factor
+        return round(spec.words[0] * factor), round(spec.words[1] * factor)
 
 
 LENGTH_FILE = "content/policy/length.yaml"
@@ -181,24 +234,38 @@ def _policy_file(file: Path, root: Path) -> object:
 
 
 def load_policy(root: Path) -> Policy:
+    """content/policy/checks.yaml, and the overclaim list of each language: phrases.<language>.yaml."""
     folder = root / "content" / "policy"
     problems: list[Problem] = []
-    checks_file, phrases_file = folder / "checks.yaml", folder / "phrases.yaml"
-    thresholds, found = validate(Thresholds, _policy_file(checks_file, root), relpath(checks_file, root), 1, "policy")
+    checks_file = folder / "checks.yaml"
+    raw_checks = _policy_file(checks_file, root)
+    thresholds, found = validate(Thresholds, raw_checks, relpath(checks_file, root), 1, "policy")
     problems += found
-    raw = _policy_file(phrases_file, root)
-    phrases: list[Phrase] = []
-    if not isinstance(raw, list):
-        problems.append(Problem(relpath(phrases_file, root), 1, "policy: expected a list of phrases", "schema"))
-    else:
+    phrases: dict[str, tuple[Phrase, ...]] = {}
+    paths: dict[str, str] = {}
+    files = [checks_file]
+    for phrases_file in sorted(folder.glob("phrases.*.yaml")):
+        language = phrases_file.name.split(".")[1]
+        shown = relpath(phrases_file, root)
+        if not re.fullmatch(r"[a-z]{2}", language):
+            problems.append(Problem(shown, 1, "policy: name a list of phrases phrases.<language>.yaml, e.g. "
+                                              "phrases.es.yaml", "schema"))
+            continue
+        files.append(phrases_file)
+        raw = _policy_file(phrases_file, root)
+        found_here: list[Phrase] = []
+        if not isinstance(raw, list):
+            problems.append(Problem(shown, 1, "policy: expected a list of phrases", "schema"))
+            continue
         for item in raw:
-            phrase, found = validate(Phrase, item, relpath(phrases_file, root), getattr(item, "line", 1), "policy")
+            phrase, found = validate(Phrase, item, shown, getattr(item, "line", 1), "policy")
             problems += found
             if phrase:
-                phrases.append(phrase)
+                found_here.append(phrase)
+        phrases[language], paths[language] = tuple(found_here), shown
     if problems or thresholds is None:
         raise BuildError(problems)
-    return Policy(thresholds, tuple(phrases), relpath(phrases_file, root), (checks_file, phrases_file))
+    return Policy(thresholds, phrases, paths, tuple(files), raw_checks)
 
 
 class _Units(HTMLParser):
@@ -252,8 +319,8 @@ class _Units(HTMLParser):
         if not self._skip:
             self._current.append(data)
 
-    def words_read(self) -> int:
-        return len(WORD.findall("".join(self._read)))
+    def words_read(self, word: re.Pattern = WORD) -> int:
+        return len(word.findall("".join(self._read)))
 
     def close(self) -> None:
         super().close()
@@ -273,8 +340,10 @@ class Checker:
         self.policy = policy
         self.today = today
         self.md = markdown_ext.make_markdown(library.root / "content", typography=False)
-        self.patterns = [(p, re.compile(r"(?<![\w])" + r"[\s\-]+".join(re.escape(w) for w in p.phrase.split())
-                                        + r"(?![\w])", re.IGNORECASE)) for p in policy.phrases]
+        # Each language's overclaims, matched as a reader sees them: by whole word, whatever the case or accents.
+        self.patterns = {language: [(p, re.compile(r"(?<![\w])" + r"[\s\-]+".join(
+            re.escape(w) for w in _fold(p.phrase)[0].split()) + r"(?![\w])")) for p in phrases]
+            for language, phrases in policy.phrases.items()}
         self.scores: dict[str, Score] = {}
         self.words: dict[str, int] = {}      # the words a reader reads in each block, for the length policy
         self.memo: dict[str, list] = {}       # what this run found, by memo key
@@ -291,11 +360,12 @@ class Checker:
         if found is None:
             fragment, removed = markdown_ext.to_html(self.md, block.body, block.file.parent)
             parsed = _parse(fragment)
-            result = score(parsed.units)
+            result = score(parsed.units, block.language if block.language in WORDS else "en")
             problems = (self.raw_html(block, removed) + self.readability(block, result) + self.phrases(block)
                         + self.sources(block) + self.links(block, parsed) + self.headings(block) + self.glyphs(block))
             # The scores, then the words a reader reads (the block's title, headings and labels too).
-            read = parsed.words_read() + len(WORD.findall(block.meta.title))
+            word = WORDS.get(block.language, WORD)
+            read = parsed.words_read(word) + len(word.findall(block.meta.title))
             found = [[result.words, result.sentences, result.syllables, read], [p.as_dict() for p in problems]]
         self.memo[key] = found
         self.scores[block.path] = Score(*found[0][:3])
@@ -329,27 +399,49 @@ class Checker:
         return found
 
     def readability(self, block: Block, result: Score) -> list[Problem]:
-        limits = self.policy.thresholds.readability
+        limits = self.policy.thresholds.readability.get(block.language)
+        if limits is None or block.language not in WORDS:
+            return [Problem(block.path, block.body_line, f"no readability formula for language '{block.language}' "
+                            f"(content/policy/checks.yaml, under 'readability'; formulas exist for "
+                            f"{', '.join(sorted(WORDS))})", "readability")]
         if result.words < limits.min_words:
             return []
-        grade = result.grade
-        message = (f"reading grade {grade:.1f} (Flesch-Kincaid; reading ease {result.ease:.0f}) is above "
-                   "{limit}: use shorter sentences and everyday words")
-        if grade > limits.error_above_grade:
-            return [Problem(block.path, block.body_line, message.format(limit=limits.error_above_grade),
-                            "readability")]
-        if grade > limits.warn_above_grade:
-            return [Problem(block.path, block.body_line, message.format(limit=limits.warn_above_grade),
-                            "readability", "warning")]
-        return []
+        found = []
+        advice = "use shorter sentences and everyday words"
+        if limits.flesch_kincaid:
+            grade, rule = result.grade, limits.flesch_kincaid
+            message = f"reading grade {grade:.1f} (Flesch-Kincaid; reading ease {result.ease:.0f}) is above {{}}: {advice}"
+            if grade > rule.error_above:
+                found.append(Problem(block.path, block.body_line, message.format(rule.error_above), "readability"))
+            elif grade > rule.warn_above:
+                found.append(Problem(block.path, block.body_line, message.format(rule.warn_above), "readability",
+                                     "warning"))
+        for name, value, rule in (("INFLESZ", result.inflesz, limits.inflesz),
+                                  ("Fernandez-Huerta", result.fernandez_huerta, limits.fernandez_huerta)):
+            if rule is None:
+                continue
+            label = f"{name} {value:.0f}" + (f" ({inflesz_band(value)})" if name == "INFLESZ" else "")
+            if value < rule.error_below:
+                found.append(Problem(block.path, block.body_line, f"{label} is below {rule.error_below:g}: {advice}",
+                                     "readability"))
+            elif value < rule.warn_below:
+                found.append(Problem(block.path, block.body_line, f"{label} is below {rule.warn_below:g}: {advice}",
+                                     "readability", "warning"))
+        return found
 
     def phrases(self, block: Block) -> list[Problem]:
+        patterns = self.patterns.get(block.language)
+        if patterns is None:
+            return [Problem(block.path, block.body_line, f"no list of overclaiming phrases for language "
+                            f"'{block.language}': add content/policy/phrases.{block.language}.yaml", "overclaim")]
         text, lines = _plain_text(block.body)
-        matches = [(m.start(), m.end(), phrase) for phrase, pattern in self.patterns for m in pattern.finditer(text)]
+        folded, origin = _fold(text)
+        matches = [(m.start(), m.end(), phrase) for phrase, pattern in patterns for m in pattern.finditer(folded)]
         # A phrase inside a longer one that also matched ("proven" in "clinically proven") is reported once.
         kept = [m for m in matches if not any(o[0] <= m[0] and m[1] <= o[1] and o != m for o in matches)]
-        return [Problem(block.path, block.body_line + lines[start],
-                        f"'{' '.join(text[start:end].split())}' overclaims: {phrase.instead}", "overclaim")
+        return [Problem(block.path, block.body_line + lines[origin[start]],
+                        f"'{' '.join(text[origin[start]:origin[end - 1] + 1].split())}' overclaims: {phrase.instead}",
+                        "overclaim")
                 for start, end, phrase in sorted(kept, key=lambda m: m[0])]
 
     def sources(self, block: Block) -> list[Problem]:
@@ -428,6 +520,28 @@ def _plain_text(body: str) -> tuple[str, list[int]]:
     return "".join(chars), lines
 
 
+def _fold(text: str) -> tuple[str, list[int]]:
+    """The text without case or accents ("Garantía" -> "garantia"), and for each character of the result the
+    index of the character it came from."""
+    folded: list[str] = []
+    origin: list[int] = []
+    for index, ch in enumerate(text):
+        for part in unicodedata.normalize("NFD", ch.casefold()):
+            if not unicodedata.combining(part):
+                folded.append(part)
+                origin.append(index)
+    return "".join(folded), origin
+
+
+INFLESZ_BANDS = ((40, "very hard"), (55, "somewhat hard"), (65, "normal"), (80, "fairly easy"))
+
+
+def inflesz_band(value: float) -> str:
+    """The INFLESZ scale's name for a Szigriszt-Pazos score (Barrio-Cantalejo and others 2008): below 40 very
+    hard, 40 to 55 somewhat hard, 55 to 65 normal, 65 to 80 fairly easy, 80 and above very easy."""
+    return next((name for limit, name in INFLESZ_BANDS if value < limit), "very easy")
+
+
 def clinic_contrast(library: Library, policy: ContrastPolicy) -> list[Problem]:
     """A clinic's text colours must stand out from what is behind them (WCAG 2 AA: 4.5:1)."""
     found = []
@@ -453,6 +567,8 @@ class Review:
     memo: dict[str, list] = field(default_factory=dict)    # for the next run: see Checker.block
     words: dict[str, int] = field(default_factory=dict)    # the words a reader reads, by block
     lengths: Lengths | None = None                         # None when content/policy/length.yaml has errors
+    translations: list = field(default_factory=list)       # translation.Row for each source block and language
+    translation: Any = None                                # translation.State, for the plan
 
 
 def run(library: Library, today: dt.date, memo: dict[str, list] | None = None) -> Review:
@@ -467,7 +583,9 @@ def run(library: Library, today: dt.date, memo: dict[str, list] | None = None) -
     for language in library.languages.values():
         for block in language.blocks:
             problems += checker.block(block, memo)
-    return Review(problems, checker.scores, checker.memo, checker.words, lengths)
+    rules = policy.thresholds.translation
+    state, rows, found = translation.govern(library, rules.source_language, rules.stale_grace_days, today)
+    return Review(problems + found, checker.scores, checker.memo, checker.words, lengths, rows, state)
 
 
 @dataclass(frozen=True)
@@ -479,8 +597,8 @@ class DocumentRow:
     country: str
     condition: str
     kind: str
-    grade: float
-    ease: float
+    scores: dict[str, float]                # by formula: grade and ease in English, inflesz and fernandez_huerta in
+                                            # Spanish (content/policy/checks.yaml names each language's)
     words: int                              # the words a reader reads in its blocks (not the template's)
     word_range: tuple[int, int] | None      # what content/policy/length.yaml allows, if it says
     review_due: str
@@ -490,6 +608,14 @@ class DocumentRow:
     @property
     def name(self) -> str:
         return f"the {self.condition} {self.kind} ({self.language}, {self.country})"
+
+    @property
+    def readability(self) -> str:
+        """The scores as a reviewer reads them: 'grade 6.8, ease 71' or 'INFLESZ 62 (normal), F-H 67'."""
+        if "grade" in self.scores:
+            return f"grade {self.scores['grade']:.1f}, ease {self.scores['ease']:.0f}"
+        return (f"INFLESZ {self.scores['inflesz']:.0f} ({inflesz_band(self.scores['inflesz'])}), "
+                f"F-H {self.scores['fernandez_huerta']:.0f}")
 
 
 @dataclass(frozen=True)
@@ -530,9 +656,11 @@ def document_rows(jobs: list, review: Review) -> list[DocumentRow]:
         for path in paths:
             total = total + review.scores.get(path, Score(0, 0, 0))
         mine = [p for p in review.problems if p.path in paths]
-        rows[key] = DocumentRow(*key, grade=round(total.grade, 1), ease=round(total.ease, 1),
+        scores = ({"inflesz": round(total.inflesz, 1), "fernandez_huerta": round(total.fernandez_huerta, 1)}
+                  if job.language == "es" else {"grade": round(total.grade, 1), "ease": round(total.ease, 1)})
+        rows[key] = DocumentRow(*key, scores=scores,
                                 words=sum(review.words.get(path, 0) for path in paths),
-                                word_range=review.lengths.words(job.kind_id) if review.lengths else None,
+                                word_range=review.lengths.words(job.kind_id, job.language) if review.lengths else None,
                                 review_due=job.review_due.isoformat(),
                                 warnings=sum(p.severity == "warning" for p in mine),
                                 errors=sum(p.severity == "error" for p in mine))

@@ -93,24 +93,56 @@ def _validate_selection(args: argparse.Namespace, parser: argparse.ArgumentParse
 def _print_report(outcome: builder.Outcome, fmt: str) -> None:
     if fmt == "json":
         print(json.dumps({"ok": outcome.ok, "problems": [p.as_dict() for p in outcome.problems],
-                          "built": outcome.built, "failed": outcome.failed,
-                          "documents": [asdict(row) for row in outcome.documents]}, indent=2))
+                          "built": outcome.built, "failed": outcome.failed, "behind": outcome.behind,
+                          "documents": [asdict(row) for row in outcome.documents],
+                          "translations": _translations_json(outcome.translations)}, indent=2))
         return
     for problem in outcome.problems:
         print(problem.format(), file=sys.stderr)
     if outcome.documents:
         print(_table(outcome.documents))
+    if outcome.translations:
+        print(_translation_table(outcome.translations))
+
+
+def _grid(header: tuple, lines: list[tuple], left: int = 1) -> str:
+    """A plain-text table: the first `left` columns aligned left, the others right."""
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
+    def fmt(cells: tuple) -> str:
+        return "  ".join(c.ljust(w) if i < left else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    return "\n".join([fmt(header), "  ".join("-" * w for w in widths), *map(fmt, lines)])
 
 
 def _table(rows: list) -> str:
-    header = ("document", "grade", "ease", "words", "word range", "review due", "warnings", "errors")
-    lines = [(f"{r.language} {r.country} {r.condition} {r.kind}", f"{r.grade:.1f}", f"{r.ease:.0f}", str(r.words),
-              f"{r.word_range[0]}-{r.word_range[1]}" if r.word_range else "-", r.review_due, str(r.warnings),
-              str(r.errors)) for r in rows]
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
-    def fmt(cells: tuple) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    return "\n".join([fmt(header), "  ".join("-" * w for w in widths), *map(fmt, lines)])
+    header = ("document", "readability", "words", "word range", "review due", "warnings", "errors")
+    return _grid(header, [(f"{r.language} {r.country} {r.condition} {r.kind}", r.readability, str(r.words),
+                           f"{r.word_range[0]}-{r.word_range[1]}" if r.word_range else "-", r.review_due,
+                           str(r.warnings), str(r.errors)) for r in rows])
+
+
+def _translations_json(rows: list) -> dict:
+    """Per language: how many source blocks are current, stale and missing, and each one's row."""
+    from .translation import summary
+    counts = summary(rows)
+    return {language: {**counts[language], "blocks": [asdict(r) for r in rows if r.language == language]}
+            for language in sorted(counts)}
+
+
+def _translation_table(rows: list) -> str:
+    """Each translated language's table: every source block, with its translation's state and dates."""
+    from .translation import summary
+    order = {"stale": 0, "missing": 1, "current": 2}
+    parts = []
+    for language, counts in sorted(summary(rows).items()):
+        mine = sorted((r for r in rows if r.language == language), key=lambda r: (order[r.status], r.source))
+        parts.append(f"\nTranslations into {language}: {counts['current']} current, {counts['stale']} stale, "
+                     f"{counts['missing']} missing")
+        header = ("status", "source block", "version", "reviewed", "translation", "translates", "translated", "note")
+        parts.append(_grid(header, [(
+            r.status, r.source, r.source_version, r.source_date, r.path or "-", r.translates or "-",
+            r.translated or "-", f"an error from {r.error_from}" if r.error_from else "") for r in mine], left=8))
+    return "\n".join(parts)
 
 
 def _preflight(args: argparse.Namespace, parser: argparse.ArgumentParser, output: Path) -> int:
@@ -166,8 +198,9 @@ class _Progress:
 
 
 def _summary(outcome: builder.Outcome) -> str:
+    behind = f", {len(outcome.behind)} behind their source (last good PDF kept)" if outcome.behind else ""
     return (f"{len(outcome.added)} added, {len(outcome.changed)} changed, {len(outcome.removed)} removed, "
-            f"{len(outcome.unchanged)} unchanged, {len(outcome.failed)} failed")
+            f"{len(outcome.unchanged)} unchanged, {len(outcome.failed)} failed{behind}")
 
 
 def _build(args: argparse.Namespace, parser: argparse.ArgumentParser, selection: Selection, today: dt.date,

@@ -92,6 +92,9 @@ class Library:
     # Clinics whose clinic.yaml has errors: id -> the file as shown. Their documents fail (and keep their last
     # good PDFs); they are never taken for clinics removed on purpose.
     broken_clinics: dict[str, str] = field(default_factory=dict)
+    # translation.State once the checks have run: the source language, each translation by its source, and the
+    # stale ones, which the plan holds back.
+    translation: Any = None
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -290,7 +293,9 @@ class _Loader:
 def _printed_text(clinic: Clinic) -> list[tuple[tuple, str]]:
     """The clinic's words that its documents print, by location in clinic.yaml."""
     return [(("name",), clinic.name), (("footer",), clinic.footer), (("contact", "phone"), clinic.contact.phone),
-            *((("contact", "address", i), line) for i, line in enumerate(clinic.contact.address))]
+            *((("contact", "address", i), line) for i, line in enumerate(clinic.contact.address)),
+            *(((("translations", language, key), value) for language, words in clinic.translations.items()
+               for key, value in words.model_dump().items() if value))]
 
 
 def load(root: Path) -> Library:
@@ -331,5 +336,5 @@ def _check_roles(loader: _Loader, kinds: dict[str, Kind], languages: dict[str, L
 
 
 
-def with_problems(library: Library, problems: list[Problem]) -> Library:
-    return replace(library, problems=tuple(problems))
+def with_problems(library: Library, problems: list[Problem], translation: Any = None) -> Library:
+    return replace(library, problems=tuple(problems), translation=translation or library.translation)

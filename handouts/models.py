@@ -62,6 +62,7 @@ class Source(Model):
     doi: Doi | None = None          # a study or review is found by its DOI or PubMed number
     pmid: Pmid | None = None
     registry: RegistryId | None = None   # a trial registry number
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")] = "en"   # the language the work is in
 
     @model_validator(mode="after")
     def _identified(self) -> "Source":
@@ -70,6 +71,17 @@ class Source(Model):
         if self.type == "registry" and not self.registry:
             raise ValueError("a source of type 'registry' needs its 'registry' number (e.g. NCT01234567)")
         return self
+
+
+class Translation(Model):
+    """A translated block's governance: the block it translates and the version it translates, when, and the roles
+    (never names) of who translated and who reviewed it."""
+
+    source: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}/[a-z0-9-]+/[a-z0-9.-]+\.md$")]   # en/shared/risks.md
+    source_version: Version
+    date: dt.date
+    translator: Text
+    reviewer: Text
 
 
 class BlockMeta(Model):
@@ -85,6 +97,7 @@ class BlockMeta(Model):
     sources: list[Source]
     jurisdiction: Country | None = None
     draft: bool = False
+    translation: Translation | None = None      # required in every language but the source language
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> "BlockMeta":
@@ -151,6 +164,7 @@ VariantName = Literal["screen", "print", "large-print"]
 
 class Kind(Model):
     template: Text
+    label: Text | None = None      # what staff call it in the app ("Key facts"); the id, capitalised, when not given
     title: Slug | Annotated[str, StringConstraints(pattern=r"^[a-z_]+$")]
     sections: list[Section] = Field(min_length=1)
     variants: list[VariantName] | None = None     # only these of the catalogue's variants (an online-only kind)
@@ -208,6 +222,14 @@ class Contact(Model):
 URL_PLACEHOLDERS = ("clinic", "language", "condition", "kind")
 
 
+class ClinicWords(Model):
+    """The clinic's own printed words in one more of its languages."""
+
+    footer: Text
+    legal_route: Text | None = None
+    cost_range: Text | None = None
+
+
 class Clinic(Model):
     sample: bool             # a fictional clinic shipped as an example
     name: Text
@@ -224,6 +246,31 @@ class Clinic(Model):
     cost_range: Text | None = None       # what a course usually costs here, follow-up included
     document_url: Annotated[str, StringConstraints(pattern=r"^https://[^\s{}]+(\{[a-z]+\}[^\s{}]*)*$")]
     print: PrintSettings
+    # footer, legal_route and cost_range are in the clinic's first language; here, in each of its other languages.
+    translations: dict[str, ClinicWords] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _words_in_every_language(self) -> "Clinic":
+        for language in self.languages[1:]:
+            words = self.translations.get(language)
+            if words is None:
+                raise ValueError(f"offers '{language}': give its footer (and legal_route and cost_range, where "
+                                 f"given above) in that language under 'translations: {{{language}: ...}}'")
+            missing = [key for key in ("legal_route", "cost_range")
+                       if getattr(self, key) is not None and getattr(words, key) is None]
+            if missing:
+                raise ValueError(f"translations: '{language}' has no {' or '.join(missing)}, which the clinic gives "
+                                 f"in {self.languages[0]}")
+        extra = sorted(set(self.translations) - set(self.languages[1:]))
+        if extra:
+            raise ValueError(f"translations: '{extra[0]}' is not one of the clinic's other languages "
+                             f"({', '.join(self.languages[1:]) or 'none'})")
+        return self
+
+    def in_language(self, language: str) -> "Clinic":
+        """The clinic with its own words (footer, legal route, cost range) in `language`."""
+        words = self.translations.get(language)
+        return self if words is None else self.model_copy(update=words.model_dump())
 
     @model_validator(mode="after")
     def _url_fields(self) -> "Clinic":

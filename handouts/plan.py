@@ -12,6 +12,7 @@ from .content import SHARED, Block, ClinicConfig, Library
 from .deps import template_closure
 from .models import Condition, Kind
 from .problems import Problem
+from .translation import STALE, source_key
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,20 @@ class Failed:
 
 
 @dataclass(frozen=True)
+class Behind:
+    """A translated document held back: a block it uses translates an older version of its source. It is not
+    built; its last good PDF stays, marked as behind its source."""
+
+    key: str
+    output: str
+    problems: tuple[Problem, ...]     # the stale translations' problems (warnings or errors)
+
+
+@dataclass(frozen=True)
 class Plan:
     jobs: tuple[Job, ...]
     failed: tuple[Failed, ...]
+    behind: tuple[Behind, ...] = ()
 
 
 def _pick(blocks: list[Block], country: str) -> list[Block]:
@@ -122,10 +134,11 @@ def plan(library: Library, selection: Selection) -> Plan:
     cat = library.catalogue
     errors_by_path: dict[str, list[Problem]] = {}
     for problem in library.problems:
-        if problem.severity == "error":
+        if problem.severity == "error" and problem.rule != STALE:     # a stale translation holds a document back
             errors_by_path.setdefault(problem.path, []).append(problem)
     jobs: list[Job] = []
     failed: list[Failed] = []
+    behind: list[Behind] = []
     for clinic_id, language, condition_id, kind_id, variant in product(
             sorted(library.clinics.keys() | library.broken_clinics.keys()), cat.languages, cat.conditions,
             cat.kinds, cat.variants):
@@ -142,12 +155,22 @@ def plan(library: Library, selection: Selection) -> Plan:
         if language not in clinic.clinic.languages:
             continue
         job, problems = _plan_one(library, errors_by_path, clinic, language, condition_id, kind_id, variant)
-        if job is not None and not problems:
+        key = f"{clinic_id}/{language}/{condition_id}-{kind_id}-{variant}"
+        stale = _stale(library, job)
+        if job is not None and not problems and stale:
+            behind.append(Behind(key, f"{key}.pdf", stale))
+        elif job is not None and not problems:
             jobs.append(job)
         else:
-            key = f"{clinic_id}/{language}/{condition_id}-{kind_id}-{variant}"
             failed.append(Failed(key, f"{key}.pdf", tuple(sorted(set(problems)))))
-    return Plan(tuple(jobs), tuple(failed))
+    return Plan(tuple(jobs), tuple(failed), tuple(behind))
+
+
+def _stale(library: Library, job: Job | None) -> tuple[Problem, ...]:
+    state = library.translation
+    if job is None or state is None:
+        return ()
+    return tuple(sorted({state.stale[s.block.path] for s in job.sections if s.block.path in state.stale}))
 
 
 def _plan_one(library: Library, errors_by_path: dict[str, list[Problem]], clinic: ClinicConfig, language: str,
@@ -169,6 +192,20 @@ def _plan_one(library: Library, errors_by_path: dict[str, list[Problem]], clinic
             if bad.folder in (condition_id, SHARED) and bad.role in (None, spec.role):
                 problems += errors_by_path.get(bad.path, [])
         block, found = select_block(library, language, condition_id, spec.role, clinic.clinic.country)
+        state = library.translation
+        if state is not None and language != state.source_language and state.source_language in library.languages:
+            # A translated document has exactly the blocks its source-language twin has, each translated: never
+            # a block of its own choosing, never the source's text in its place.
+            source, found = select_block(library, state.source_language, condition_id, spec.role,
+                                         clinic.clinic.country)
+            block = state.by_source.get(language, {}).get(source_key(source)) if source else None
+            if source is not None and block is None:
+                problems.append(Problem(source.path, source.line_of("id"), f"no {language} translation of this "
+                                        f"block (role '{spec.role}'): write content/{language}/{source.folder}/"
+                                        f"{source.file.name} translating it; the {language} document is not built "
+                                        f"with the {state.source_language} text in its place",
+                                        "translation-missing"))
+                continue
         problems += found
         if block is None:
             if spec.required and not found:

@@ -129,6 +129,9 @@ class Manifest:
         self.output_dir = output_dir
         self.entries = entries
         self.problems: list[Problem] = []       # warnings about what was read
+        # Translated documents held back because a block translates an older version of its source: path -> why
+        # (each stale block, the source it is behind and the day it became an error). Their PDFs are the last good.
+        self.behind: dict[str, list[dict[str, str]]] = {}
 
     @classmethod
     def load(cls, output_dir: Path) -> "Manifest":
@@ -139,6 +142,7 @@ class Manifest:
         shown = f"{output_dir / cls.NAME}"
         entries: dict[str, Entry] = {}
         problems: list[Problem] = []
+        raw: object = None
         if file.is_file():
             try:
                 raw = json.loads(file.read_text(encoding="utf-8"))
@@ -164,6 +168,11 @@ class Manifest:
                 entries[entry.path] = entry
         manifest = cls(output_dir, entries)
         manifest.problems = problems
+        if isinstance(raw, dict):
+            behind = raw.get("behind", {})
+            if isinstance(behind, dict):
+                manifest.behind = {path: why for path, why in behind.items()
+                                   if isinstance(why, list) and all(isinstance(w, dict) for w in why)}
         return manifest
 
     def record(self, entry: Entry) -> None:
@@ -201,5 +210,8 @@ class Manifest:
 
     def save(self) -> None:
         documents = [vars(self.entries[k]) for k in sorted(self.entries)]     # entries are frozen: no copy needed
-        text = json.dumps({"documents": documents}, indent=2, ensure_ascii=False) + "\n"
+        data: dict = {"documents": documents}
+        if self.behind:
+            data["behind"] = {path: self.behind[path] for path in sorted(self.behind)}
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
         write_atomic(self.output_dir, self.NAME, text.encode("utf-8"))

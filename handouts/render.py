@@ -38,7 +38,7 @@ def format_date(value: dt.date, strings: Strings, country: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def qr_svg(url: str, colour: str, size_mm: float) -> Markup:
+def qr_svg(url: str, colour: str, size_mm: float, label: str = "QR code") -> Markup:
     """The URL as a QR code in vector form: segno encodes it, each dark run becomes a rectangle of one path."""
     code = segno.make(url, error="m")
     rows = list(code.matrix_iter(scale=1, border=0))
@@ -56,7 +56,7 @@ def qr_svg(url: str, colour: str, size_mm: float) -> Markup:
     n = len(rows)
     return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" class="qr" viewBox="0 0 {n} {n}" '
                   f'width="{size_mm}mm" height="{size_mm}mm" role="img">'
-                  f'<title>QR code: {escape(url)}</title><path fill="{escape(colour)}" d="{"".join(runs)}"/></svg>')
+                  f'<title>{escape(label)}: {escape(url)}</title><path fill="{escape(colour)}" d="{"".join(runs)}"/></svg>')
 
 
 def document_url(pattern: str, clinic: str, language: str, condition: str, kind: str) -> str:
@@ -174,7 +174,7 @@ class Renderer:
         lang = library.languages[job.language]
         strings = lang.strings
         assert strings is not None
-        clinic = job.clinic.clinic
+        clinic = job.clinic.clinic.in_language(job.language)
         sections = []
         sources: dict[str, Any] = {}
         for section in job.sections:
@@ -203,7 +203,8 @@ class Renderer:
             "colours": colours,
             "document_url": url,                      # printed as text: the plain address
             "document_urls": urls,                    # every kind's address, for pointers to the others
-            "qr": qr_svg(versioned(url, job.version), colours["text"], 24),     # the address of this version
+            # The address of this version, named in the document's language for a screen reader.
+            "qr": qr_svg(versioned(url, job.version), colours["text"], 24, s.get("qr_label", "QR code")),
             "logo_url": (job.clinic.folder / (clinic.print.logo if in_cmyk else clinic.logo)).resolve().as_uri(),
             "document": {
                 "title": title,
