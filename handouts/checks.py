@@ -444,6 +444,14 @@ class Checker:
                         "overclaim")
                 for start, end, phrase in sorted(kept, key=lambda m: m[0])]
 
+    def patient_text(self, language: str, path: str, line: int, text: str) -> list[Problem]:
+        """The overclaims of a line written for patients outside a block (what a document's version changed,
+        shown on its public page), at its line."""
+        folded, origin = _fold(" ".join(text.split()))
+        return [Problem(path, line, f"'{' '.join(folded[m.start():m.end()].split())}' overclaims: {phrase.instead}",
+                        "overclaim")
+                for phrase, pattern in self.patterns.get(language, []) for m in pattern.finditer(folded)]
+
     def sources(self, block: Block) -> list[Problem]:
         if not block.meta.sources:
             return [Problem(block.path, block.line_of("sources"), "every block needs at least one source", "sources")]
@@ -583,9 +591,25 @@ def run(library: Library, today: dt.date, memo: dict[str, list] | None = None) -
     for language in library.languages.values():
         for block in language.blocks:
             problems += checker.block(block, memo)
+    for code, language in library.languages.items():
+        for condition_id, path in language.condition_paths.items():
+            problems += _change_notes(checker, library, code, language.conditions.get(condition_id), path)
     rules = policy.thresholds.translation
     state, rows, found = translation.govern(library, rules.source_language, rules.stale_grace_days, today)
     return Review(problems + found, checker.scores, checker.memo, checker.words, lengths, rows, state)
+
+
+def _change_notes(checker: Checker, library: Library, language: str, condition, path: str) -> list[Problem]:
+    """A condition's notes of what each document version changed are read by patients: no overclaiming there."""
+    if condition is None:
+        return []
+    data = yamlio.load(library.root / path, path, library.root)
+    found = []
+    for kind, document in condition.documents.items():
+        for version, note in (document.changes or {}).items():
+            line = yamlio.line_of(data, ("documents", kind, "changes", version), 1)
+            found += checker.patient_text(language, path, line, note)
+    return found
 
 
 @dataclass(frozen=True)
