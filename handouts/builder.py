@@ -143,7 +143,7 @@ def check(root: Path, selection: Selection, today: dt.date, strict: bool) -> Out
     outcome.due = checks.reviews_due(library, review, today)
     outcome.translations = review.translations
     outcome.behind = [held.output for held in the_plan.behind]
-    words = checks.words_problems(outcome.documents, review.lengths)
+    words = checks.words_problems(outcome.documents, review.lengths) if review.scores else []  # none if unscored
     outcome.problems += _strict(words) if strict else words
     renderer = Renderer(root)
     outcome.problems += renderer.compile_all()

@@ -139,6 +139,9 @@ def plan(library: Library, selection: Selection) -> Plan:
     jobs: list[Job] = []
     failed: list[Failed] = []
     behind: list[Behind] = []
+    # The rules every document is checked by: while they cannot be read, no document is built (none could be
+    # checked for overclaims, readability, page limits or stale translations).
+    policy = tuple(sorted({p for p in library.problems if p.severity == "error" and p.path.startswith(POLICY)}))
     for clinic_id, language, condition_id, kind_id, variant in product(
             sorted(library.clinics.keys() | library.broken_clinics.keys()), cat.languages, cat.conditions,
             cat.kinds, cat.variants):
@@ -154,8 +157,11 @@ def plan(library: Library, selection: Selection) -> Plan:
         clinic = library.clinics[clinic_id]
         if language not in clinic.clinic.languages:
             continue
-        job, problems = _plan_one(library, errors_by_path, clinic, language, condition_id, kind_id, variant)
         key = f"{clinic_id}/{language}/{condition_id}-{kind_id}-{variant}"
+        if policy:
+            failed.append(Failed(key, f"{key}.pdf", policy))
+            continue
+        job, problems = _plan_one(library, errors_by_path, clinic, language, condition_id, kind_id, variant)
         stale = _stale(library, job)
         if job is not None and not problems and stale:
             behind.append(Behind(key, f"{key}.pdf", stale))
@@ -164,6 +170,9 @@ def plan(library: Library, selection: Selection) -> Plan:
         else:
             failed.append(Failed(key, f"{key}.pdf", tuple(sorted(set(problems)))))
     return Plan(tuple(jobs), tuple(failed), tuple(behind))
+
+
+POLICY = "content/policy/"
 
 
 def _stale(library: Library, job: Job | None) -> tuple[Problem, ...]:
@@ -199,6 +208,9 @@ def _plan_one(library: Library, errors_by_path: dict[str, list[Problem]], clinic
             source, found = select_block(library, state.source_language, condition_id, spec.role,
                                          clinic.clinic.country)
             block = state.by_source.get(language, {}).get(source_key(source)) if source else None
+            expected = f"content/{language}/{source.folder}/{source.file.name}" if source else ""
+            if source is not None and block is None and any(bad.path == expected for bad in lang.broken):
+                continue          # its translation is there but has errors, reported above
             if source is not None and block is None:
                 problems.append(Problem(source.path, source.line_of("id"), f"no {language} translation of this "
                                         f"block (role '{spec.role}'): write content/{language}/{source.folder}/"

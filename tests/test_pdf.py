@@ -22,26 +22,28 @@ VARIANTS = ("print", "screen", "large-print")
 KINDS = {"summary": VARIANTS, "leaflet": VARIANTS, "consent": VARIANTS, "evidence": ("screen",)}  # evidence: online
 CLINICS = {"fennick-street-uk": ("Fennick Street Skin Clinic", (595.28, 841.89)),     # A4 in points
            "cedar-hollow-us": ("Cedar Hollow Dermatology", (612.0, 792.0))}           # US Letter
+LANGUAGES = {"fennick-street-uk": ("en",), "cedar-hollow-us": ("en", "es")}           # each clinic's own choice
 
 
 def test_full_build_succeeds(built: Built) -> None:
     assert built.outcome.problems == []
     assert built.outcome.failed == []
-    assert len(built.outcome.built) == 2 * 5 * sum(len(variants) for variants in KINDS.values())
+    assert len(built.outcome.built) == 3 * 5 * sum(len(variants) for variants in KINDS.values())   # 150
 
 
 def test_manifest_lists_every_document(built: Built) -> None:
     manifest = json.loads((built.output / "manifest.json").read_text())
     docs = {d["path"]: d for d in manifest["documents"]}
-    expected = {f"{clinic}/en/{condition}-{kind}-{variant}.pdf" for clinic in CLINICS for condition in CONDITIONS
+    expected = {f"{clinic}/{language}/{condition}-{kind}-{variant}.pdf" for clinic in CLINICS
+                for language in LANGUAGES[clinic] for condition in CONDITIONS
                 for kind, variants in KINDS.items() for variant in variants}
     assert set(docs) == expected
     for path, doc in docs.items():
         pdf = built.output / path
         assert len(PdfReader(pdf).pages) == doc["pages"] >= 1
         assert re.fullmatch(r"[0-9a-f]{64}", doc["sha256"]) and re.fullmatch(r"[0-9a-f]{64}", doc["inputs_digest"])
-        assert (doc["clinic"], doc["condition"], doc["kind"], doc["variant"]) == tuple(
-            re.match(r"([^/]+)/en/(.+)-(summary|leaflet|consent|evidence)-(screen|print|large-print)\.pdf",
+        assert (doc["clinic"], doc["language"], doc["condition"], doc["kind"], doc["variant"]) == tuple(
+            re.match(r"([^/]+)/(en|es)/(.+)-(summary|leaflet|consent|evidence)-(screen|print|large-print)\.pdf",
                      path).groups())
 
 
@@ -174,7 +176,7 @@ def test_no_page_is_left_nearly_empty(built: Built) -> None:
     alone on the page), and the last page carries more than a stray line or two. Read by poppler; the running
     header and footer (lines at the same height on most pages) are left out."""
     problems = []
-    for path in sorted(built.output.glob("*/en/*.pdf")):
+    for path in sorted(built.output.glob("*/*/*.pdf")):
         pages = [words for _, words in words_by_page(path)]
         heights = Counter(round(top) for words in pages for top in {round(t) for t, _, _ in words})
         running = {height for height, count in heights.items() if count > len(pages) / 2}

@@ -217,3 +217,15 @@ def test_what_changed_notes_are_checked_for_overclaims_in_their_language(project
                for line in found), found
     assert any(re.match(r"content/en/acne-scars/condition\.yaml:\d+: overclaim: 'proven' overclaims", line)
                for line in found), found
+
+
+def test_while_a_policy_file_has_errors_no_document_is_built(project: Path, tmp_path: Path) -> None:
+    """A broken overclaim list would let every document through unchecked: instead each fails, naming the file."""
+    (project / "content/policy/phrases.es.yaml").write_text("- phrase: milagro\n  instead:\n", encoding="utf-8")
+    result = run(project, "build", "--output", str(tmp_path / "out"), "--clinic", "cedar-hollow-us",
+                 "--condition", "acne-scars", "--kind", "summary", "--format", "json")
+    assert result.returncode == 1
+    import json
+    summary = json.loads(result.stdout)
+    assert len(summary["failed"]) == 6 and summary["added"] == []          # en and es, three variants each
+    assert any(p["path"] == "content/policy/phrases.es.yaml" and p["line"] == 2 for p in summary["problems"])
