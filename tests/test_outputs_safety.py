@@ -54,7 +54,8 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = copy_project(tmp_path_factory.mktemp("baseline"))
     for selection in (Selection(clinic=UK, condition="acne-scars", kind="leaflet", variant="screen"),
                       Selection(clinic=UK, condition="acne-scars", kind="leaflet", variant="print"),
-                      Selection(clinic="cedar-hollow-us", condition="acne-scars", kind="leaflet", variant="screen")):
+                      Selection(clinic="cedar-hollow-us", language="en", condition="acne-scars", kind="leaflet",
+                                variant="screen")):
         assert builder.build(project, project / "output", selection, TODAY, jobs=1).ok
     assert sorted(manifest_paths(project / "output")) == sorted([SCREEN, PRINT, US_SCREEN])
     return project
