@@ -59,7 +59,9 @@ def _find(clinic: str, language: str, condition: str, kind: str) -> Found | None
     """The screen job of the document, as the catalogue plans it today; None when there is no such document."""
     library, _ = pipeline.loaded()
     the_plan = plan(library, Selection(clinic, language, condition, kind, "screen"))
-    if the_plan.failed:                       # errors in its content: its last good PDFs may exist, the page not
+    # Errors in its content, or a translation behind its source: its last good PDFs may exist, the page not (it
+    # would show text its source has moved on from).
+    if the_plan.failed or the_plan.behind:
         return Found(library, None)
     if len(the_plan.jobs) != 1:
         return None
