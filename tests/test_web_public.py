@@ -271,6 +271,9 @@ def test_a_spanish_document_is_in_spanish_with_its_countrys_language_tag(app: Bu
     for key in ("online_newer_heading", "online_pdfs_heading", "contact_heading", "sources_heading"):
         assert getattr(english, key) not in page, key
     assert f'href="{SPANISH}/leaflet/screen.pdf"' in page and f'href="{SPANISH}/consent"' in page
+    clinic = library.clinics["cedar-hollow-us"].clinic                 # its own words, in Spanish (clinic.yaml)
+    for key in ("legal_route", "cost_range", "footer"):
+        assert getattr(clinic.translations["es"], key) in page and getattr(clinic, key) not in page, key
     missing = client.get("/cedar-hollow-us/es/no-condition/leaflet")
     assert missing.status_code == 404 and "No encontramos este documento" in html.unescape(missing.content.decode())
 

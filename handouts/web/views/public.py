@@ -80,7 +80,7 @@ def _missing(library: Library | None, clinic: str, language: str, unavailable: b
     s = _strings(library, language) if library else {}
     config = library.clinics.get(clinic) if library else None
     html = loader.render_to_string("web/public_missing.html", {
-        "s": s, "clinic": config.clinic if config else None, "unavailable": unavailable,
+        "s": s, "clinic": config.clinic.in_language(language) if config else None, "unavailable": unavailable,
         "lang": s.get("html_lang", {}).get(config.clinic.country, s.get("html_lang", {}).get("default", "en"))
         if config and s else "en",
         "brand_css": reverse("public_brand", args=[clinic]) if config else None,
@@ -146,7 +146,7 @@ def page(request: HttpRequest, clinic: str, language: str, condition: str, kind:
     library, job = found.library, found.job
     context = _context(library, job)
     s, doc = context["s"], context["document"]
-    clinic_model = job.clinic.clinic
+    clinic_model = job.clinic.clinic.in_language(language)      # its footer, legal route and costs in this language
     version = job.condition.documents[kind]
     seen = _seen_version(request)
     newer = None
