@@ -340,6 +340,7 @@ def _matching(docs: list[Document], query: str, chosen: dict[str, str]) -> list[
 @dataclass(frozen=True)
 class Group:
     heading: str
+    language: str             # of the condition's name in the heading (its first document's)
     documents: list[Document]
 
 
@@ -348,7 +349,8 @@ def _groups(docs: list[Document], several_clinics: bool) -> list[Group]:
     for d in docs:
         key = (d.clinic, d.condition)
         if key not in groups:
-            groups[key] = Group(f"{d.condition_name} · {d.clinic_name}" if several_clinics else d.condition_name, [])
+            groups[key] = Group(f"{d.condition_name} · {d.clinic_name}" if several_clinics else d.condition_name,
+                                d.language, [])
         groups[key].documents.append(d)
     return list(groups.values())
 

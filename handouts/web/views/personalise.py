@@ -131,7 +131,7 @@ def _page(request: HttpRequest, target: Target, values: dict[str, str] | None = 
     today = pipeline.today()
     fields = []
     for name, _, is_date in FIELDS:
-        hint = (f"Leave blank to print “{target.procedure}”." if name == "procedure" else "")
+        hint = target.procedure if name == "procedure" else ""      # what a blank procedure prints
         described = " ".join(i for i in ((f"hint-{name}" if hint else ""), (f"error-{name}" if name in errors else ""))
                              if i)
         fields.append({"name": name, "label": labels[name], "type": "date" if is_date else "text",
