@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,36 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return Built(ROOT, output, outcome)
 
 
+# An English block used by the consent form and the research document (of acne scars), whose Spanish translation
+# the `behind` fixture leaves behind its source.
+STALE_SOURCE = "content/en/acne-scars/consent-diagnosis.md"
+
+
+def bump_version(block: Path) -> tuple[str, int]:
+    """Give a block a newer version ("2.1" -> "2.2"), as its author does after changing it: a translation of it
+    then translates an older version (it is stale). Returns the new version and the line of `version:`."""
+    lines = block.read_text(encoding="utf-8").splitlines(keepends=True)
+    number = next(i for i, line in enumerate(lines) if line.startswith("version:"))
+    major, minor = re.fullmatch(r'version: "?(\d+)\.(\d+)"?\n', lines[number]).groups()
+    new = f"{major}.{int(minor) + 1}"
+    lines[number] = f'version: "{new}"\n'
+    block.write_text("".join(lines), encoding="utf-8")
+    return new, number + 1
+
+
+@pytest.fixture
+def behind(built: Built, project: Path, tmp_path: Path) -> Built:
+    """A scratch copy of the project whose English STALE_SOURCE has a newer version than its Spanish translation
+    translates, built (the Spanish documents) over a copy of the session's build: the Spanish documents using it
+    are held back, keep their last good PDFs and are listed under "behind" in the copy's manifest.json."""
+    output = tmp_path / "output"
+    shutil.copytree(built.output, output)
+    bump_version(project / STALE_SOURCE)
+    outcome = builder.build(project, output, Selection(language="es"), TODAY)
+    assert outcome.behind and not outcome.built, outcome.summary()
+    return Built(project, output, outcome)
+
+
 # --- the staff web app (pytest-django) ---------------------------------------------------------------------------
 
 PASSWORD = "correct horse battery staple 42"      # every test account's password
@@ -86,3 +117,14 @@ def make_user(db):
             ClinicAccess.objects.create(account=account, clinic=clinic)
         return user
     return make
+
+
+@pytest.fixture
+def web_behind(settings, behind: Built, db, monkeypatch: pytest.MonkeyPatch) -> Built:
+    """The app reading `behind`: its content (a Personaliser of its own, dropped afterwards) and its build."""
+    from handouts.web import pipeline
+    settings.OUTPUT_DIR = behind.output
+    settings.CONTENT_ROOT = behind.root
+    settings.HANDOUTS_TODAY = TODAY.isoformat()
+    monkeypatch.setattr(pipeline, "_PERSONALISER", None)
+    return behind

@@ -33,7 +33,7 @@ def cards(page: str) -> list[str]:
 
 
 def card_titles(page: str) -> list[str]:
-    return [html.unescape(t) for t in re.findall(r"<h3><a href=\"[^\"]+\">([^<]+)</a></h3>", page)]
+    return [html.unescape(t) for t in re.findall(r"<h3 lang=\"[a-z]+\"><a href=\"[^\"]+\">([^<]+)</a></h3>", page)]
 
 
 def links(page: str) -> set[str]:
@@ -113,18 +113,47 @@ def test_the_variant_filter_leads_each_card_with_that_copy(ann) -> None:
 def test_a_reviewer_sees_every_clinic_and_can_filter_by_clinic_but_not_fill_in(client, web, make_user) -> None:
     client.force_login(make_user("rita", REVIEWER))
     page = client.get("/").content.decode()
-    assert len(cards(page)) == 40 and 'id="f-clinic"' in page
+    assert len(cards(page)) == 60 and 'id="f-clinic"' in page       # the US clinic's in English and Spanish
     assert "Acne scars · Cedar Hollow" in page and "Acne scars · Fennick Street" in page
     assert "/personalise/" not in page
     only_us = client.get(f"/?clinic={US}").content.decode()
-    assert len(cards(only_us)) == 20 and all(link.startswith(f"/library/{US}/") for link in links(only_us))
+    assert len(cards(only_us)) == 40 and all(link.startswith(f"/library/{US}/") for link in links(only_us))
 
 
 def test_a_print_shop_sees_its_clinics_documents_without_the_form_link(client, web, make_user) -> None:
     client.force_login(make_user("pat", PRINT_SHOP, [US]))
     page = client.get("/").content.decode()
-    assert len(cards(page)) == 20 and all(link.startswith(f"/library/{US}/") for link in links(page))
+    assert len(cards(page)) == 40 and all(link.startswith(f"/library/{US}/") for link in links(page))
     assert "/personalise/" not in page
+
+
+def test_kind_and_language_labels_come_from_the_kind_files_and_babel(client, web, make_user) -> None:
+    client.force_login(make_user("sam", STAFF, [US]))
+    page = client.get("/").content.decode()
+    kinds = re.search(r'<select id="f-kind" name="kind">(.*?)</select>', page, re.S).group(1)
+    assert re.findall(r'<option value="([^"]+)">([^<]+)</option>', kinds) == [
+        ("summary", "Key facts"), ("leaflet", "Leaflet"), ("consent", "Consent form"),
+        ("evidence", "Research in detail")]                       # content/kinds/*.yaml's label
+    languages = re.search(r'<select id="f-language" name="language">(.*?)</select>', page, re.S).group(1)
+    assert [html.unescape(t) for t in re.findall(r'<option value="[^"]+">([^<]+)</option>', languages)] == [
+        "English", "Spanish (español)"]
+    spanish = next(c for c in cards(page) if f'href="/library/{US}/es/acne-scars-consent-print/"' in c)
+    assert '<p class="doc-kind">Consent form · Spanish (español)</p>' in html.unescape(spanish)
+    assert '<h3 lang="es">' in spanish and "Cicatrices de acné" in html.unescape(card_titles(spanish)[0])
+    assert len(cards(client.get("/?q=spanish+consent").content.decode())) == 5       # the label is searched too
+    assert len(cards(client.get("/?q=espa%C3%B1ol").content.decode())) == 20
+
+
+def test_labels_for_what_the_tables_of_the_past_did_not_name(web) -> None:
+    from types import SimpleNamespace
+    from handouts.content import load
+    consent = load(web.root).kinds["consent"]
+    assert library.kind_label(SimpleNamespace(kinds={"side-effects": consent.model_copy(update={"label": None})}),
+                              "side-effects") == "Side effects"                   # no label: the id, capitalised
+    assert library.kind_label(SimpleNamespace(kinds={}), "aftercare") == "Aftercare"
+    assert [library.language_label(code) for code in ("en", "es", "fr", "pt", "zz")] == [
+        "English", "Spanish (español)", "French (français)", "Portuguese (português)", "zz"]
+    assert not hasattr(library, "KIND_LABELS") and not hasattr(library, "LANGUAGE_LABELS")
 
 
 def test_review_due_soon_and_draft_are_shown(ann, settings) -> None:
@@ -151,6 +180,43 @@ def test_a_document_with_a_draft_block_is_marked_draft(ann, project: Path, setti
                       "Acne scars: stem cell treatment, the research in detail"]
     screen = ann.get(f"/library/{UK}/en/acne-scars-consent-screen/").content.decode()
     assert '<span class="badge draft">Draft</span>' in screen
+
+
+def test_a_translation_behind_its_source_is_shown_plainly_with_its_last_good_copy(client, web_behind,
+                                                                                  make_user) -> None:
+    spanish = [f"{US}/es/acne-scars-consent-{v}.pdf" for v in ("print", "screen", "large-print")]
+    manifest = Manifest.load(web_behind.output)
+    assert set(manifest.behind) == {*spanish, f"{US}/es/acne-scars-evidence-screen.pdf"}
+    block = manifest.behind[spanish[0]][0]["block"]
+    assert re.fullmatch(r"content/es/acne-scars/consent-diagnosis\.md:\d+", block)
+    client.force_login(make_user("sam", STAFF, [US]))
+    page = client.get("/").content.decode()
+    held = [c for c in cards(page) if '<span class="badge behind">Behind its source</span>' in c]
+    assert [card_titles(c)[0] for c in held] == ["Cicatrices de acné: formulario de consentimiento para el "
+                                                  "tratamiento con células madre",
+                                                  "Cicatrices de acné: tratamiento con células madre, la "
+                                                  "investigación en detalle"]
+    assert (f"Behind its English source: the Spanish translation in {block} is out of date; this is the last good "
+            "copy") in html.unescape(held[0])
+    assert "/personalise/" not in held[0]                    # it cannot be filled in until it is updated
+    # The last good copy is still there to preview and download, the very file of the last good build.
+    assert f'href="/library/{US}/es/acne-scars-consent-print.pdf?download=1"' in held[0]
+    download = client.get(f"/library/{US}/es/acne-scars-consent-print.pdf?download=1")
+    assert download.status_code == 200 and download.content == (web_behind.output / spanish[0]).read_bytes()
+    # Every other document is as it was: the English consent form, the Spanish leaflet.
+    english = next(c for c in cards(page) if f'href="/library/{US}/en/acne-scars-consent-print/"' in c)
+    assert '<span class="badge current">Current</span>' in english and "/personalise/" in english
+    leaflet = next(c for c in cards(page) if f'href="/library/{US}/es/acne-scars-leaflet-print/"' in c)
+    assert '<span class="badge current">Current</span>' in leaflet
+    # Counted, and found by the status filter.
+    assert "2 documents are behind their source" in " ".join(page.split())
+    assert '<option value="behind">Behind its source</option>' in page
+    only = client.get("/?status=behind").content.decode()
+    assert [card_titles(c)[0] for c in cards(only)] == [card_titles(c)[0] for c in held]
+    assert len(cards(client.get("/?status=current").content.decode())) == 40 - 2
+    detail = html.unescape(client.get(f"/library/{US}/es/acne-scars-consent-screen/").content.decode())
+    assert '<span class="badge behind">Behind its source</span>' in detail and block in detail
+    assert "Fill in for a patient" not in detail
 
 
 def test_thumbnails_are_png_first_pages(ann, web) -> None:
@@ -185,7 +251,7 @@ def test_the_document_page_previews_the_pdf_in_a_same_origin_frame(ann, web) -> 
     assert response.status_code == 200
     page = response.content.decode()
     assert f'<iframe class="pdf-frame" src="{ACNE_CONSENT}.pdf"' in page
-    assert "<h1>Acne scars: consent form for stem cell treatment</h1>" in page
+    assert "<h1 lang=\"en\">Acne scars: consent form for stem cell treatment</h1>" in page
     assert f'<a href="{ACNE_CONSENT}/" aria-current="page">Print</a>' in page
     assert f'href="/library/{UK}/en/acne-scars-consent-large-print/"' in page
     assert f'href="/personalise/{UK}/en/acne-scars/consent/print/"' in page

@@ -276,3 +276,54 @@ def test_a_form_the_content_cannot_make_says_so_without_a_form(ann, content: Pat
     assert response.status_code == 200 and "The form could not be made" in page
     assert "<code>content/en/acne-scars/consent-diagnosis.md</code>" in page and 'id="personalise-form"' not in page
     assert post(ann, DETAILS).status_code == 400
+
+
+# --- a Spanish consent form --------------------------------------------------------------------------------------
+
+SPANISH_FORM = f"/personalise/{US}/es/acne-scars/consent/print/"
+
+
+@pytest.fixture
+def sam(client, make_user):
+    """A member of staff of the US clinic, which offers English and Spanish, signed in."""
+    client.force_login(make_user("sam", STAFF, [US]))
+    return client
+
+
+def test_a_spanish_form_has_its_own_labels_and_language_and_prints_in_spanish(sam, web) -> None:
+    response = sam.get(SPANISH_FORM)
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    strings = pipeline.loaded()[0].languages["es"].strings
+    for name, key, _ in personalise.FIELDS:           # the form's own labels, from content/es/strings.yaml
+        assert re.search(r"<label [^>]*>([^<]*)</label>", field(page, name)).group(1) == getattr(strings, key)
+    assert "Nombre del paciente" in page and "Fecha de nacimiento" in page and "Patient name" not in page
+    assert '<fieldset class="patient-fields" lang="es-US">' in page        # html_lang's tag for a US clinic
+    assert "Consent form · Cedar Hollow Dermatology · Spanish (español)" in page
+    assert re.search(r'<span lang="es-US">Cicatrices de acné: formulario de consentimiento', page)
+    english = sam.get(f"/personalise/{US}/en/acne-scars/consent/print/").content.decode()
+    assert '<fieldset class="patient-fields" lang="en-US">' in english
+    pdf = post(sam, DETAILS, url=SPANISH_FORM)
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert pdf["Content-Disposition"] == f'attachment; filename="{US}-es-acne-scars-consent-print-filled-in.pdf"'
+    text = pdf_text(pdf.content)
+    assert f"Nombre del paciente {NAME}" in text and "Fecha de nacimiento 3 de febrero de 1980" in text
+    assert "formulario de consentimiento" in text and "Patient name" not in text and "Date of birth" not in text
+    assert unquote(pdf["X-Handouts-Record"]).endswith(f", es, print, given {TODAY.isoformat()} by sam")
+
+
+def test_a_form_behind_its_source_refuses_in_one_line_and_never_makes_a_pdf(sam, web_behind) -> None:
+    response = sam.get(SPANISH_FORM)
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert ("This Spanish form cannot be filled in: its translation is behind its English source and must be "
+            "updated first.") in page
+    assert re.search(r"<code>content/es/acne-scars/consent-diagnosis\.md:\d+</code>", page)
+    assert 'id="personalise-form"' not in page and 'name="name"' not in page
+    refused = post(sam, DETAILS, url=SPANISH_FORM)
+    assert refused.status_code == 400 and refused["Content-Type"].startswith("text/html")
+    assert b"%PDF" not in refused.content and NAME not in refused.content.decode()
+    assert list(AuditEvent.objects.exclude(event="login").values_list("event", "document", "detail")) == [
+        ("personalise-failed", f"{US}/es/acne-scars-consent-print.pdf", "behind its source")]
+    # The English form of the same document, whose source moved on, is made as usual.
+    assert post(sam, DETAILS, url=f"/personalise/{US}/en/acne-scars/consent/print/").status_code == 200

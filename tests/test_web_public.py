@@ -250,6 +250,50 @@ def test_a_draft_document_is_not_public(web: Built, project: Path, settings, cli
     assert client.get("/fennick-street-uk/en/acne-scars/summary").status_code == 200      # not using that block
 
 
+SPANISH = "/cedar-hollow-us/es/acne-scars"
+
+
+def test_a_spanish_document_is_in_spanish_with_its_countrys_language_tag(app: Built, client) -> None:
+    response = client.get(f"{SPANISH}/leaflet?v=1.0")
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert '<html lang="es-US">' in page                          # content/es/strings.yaml html_lang for the US
+    library = content.load(ROOT)
+    s = library.languages["es"].strings
+    job = plan(library, Selection("cedar-hollow-us", "es", "acne-scars", "leaflet", "screen")).jobs[0]
+    title = Renderer(ROOT).context(library, job, Patient())["document"]["title"]
+    assert f'<h1 id="document-title">{title}</h1>' in page and title.startswith("Cicatrices de acné")
+    for key in ("online_newer_heading", "online_pdfs_heading", "online_pdf_screen", "online_pdf_large_print",
+                "contact_heading", "sources_heading", "online_history_heading"):
+        assert getattr(s, key) in page, key
+    assert "Hay una versión más nueva de este documento" in page
+    english = library.languages["en"].strings
+    for key in ("online_newer_heading", "online_pdfs_heading", "contact_heading", "sources_heading"):
+        assert getattr(english, key) not in page, key
+    assert f'href="{SPANISH}/leaflet/screen.pdf"' in page and f'href="{SPANISH}/consent"' in page
+    clinic = library.clinics["cedar-hollow-us"].clinic                 # its own words, in Spanish (clinic.yaml)
+    for key in ("legal_route", "cost_range", "footer"):
+        assert getattr(clinic.translations["es"], key) in page and getattr(clinic, key) not in page, key
+    missing = client.get("/cedar-hollow-us/es/no-condition/leaflet")
+    assert missing.status_code == 404 and "No encontramos este documento" in html.unescape(missing.content.decode())
+
+
+def test_a_document_behind_its_source_is_not_online_right_now(web_behind: Built, client) -> None:
+    response = client.get(f"{SPANISH}/consent")
+    page = html.unescape(response.content.decode())
+    assert response.status_code == 404             # as for a draft: not served now, and never its stale text
+    assert '<html lang="es-US">' in page
+    assert "Este documento no está en internet en este momento" in page and "No encontramos" not in page
+    stale = content.load(web_behind.root).languages["es"]
+    diagnosis = next(b for b in stale.blocks if b.folder == "acne-scars" and b.meta.role == "consent-diagnosis")
+    assert diagnosis.meta.title not in page and 'class="block' not in page
+    assert "Cedar Hollow Dermatology" in page                     # the clinic's contact details instead
+    for variant in ("screen", "large-print"):
+        assert client.get(f"{SPANISH}/consent/{variant}.pdf").status_code == 404
+    assert client.get(f"{SPANISH}/leaflet").status_code == 200          # the leaflet does not use that block
+    assert client.get("/cedar-hollow-us/en/acne-scars/consent").status_code == 200     # nor is English behind
+
+
 @pytest.mark.parametrize("clinic", ["fennick-street-uk", "cedar-hollow-us"])
 def test_the_clinics_colours_come_as_css_with_text_that_passes_aa(app: Built, client, clinic: str) -> None:
     response = client.get(f"/brand/{clinic}.css")

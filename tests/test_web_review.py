@@ -5,16 +5,18 @@ the check cached until the content changes, and downloads that hold only what th
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import json
 import os
+import re
 import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from conftest import TODAY, Built
+from conftest import STALE_SOURCE, TODAY, Built, bump_version
 from handouts import builder
 from handouts.deliver import deliver
 from handouts.web.models import ADMIN, AuditEvent, PRINT_SHOP, REVIEWER, STAFF
@@ -61,10 +63,51 @@ def test_the_reviewer_sees_every_problem_with_its_file_and_line(flawed: dict, cl
         f"{QUESTIONS}:{flawed['questions_line']}")
     assert urgent < questions
     assert "Due in 7 days" in due and "Due in 26 days" in due
-    # The per-document table: a row per document (US and UK, five conditions, four kinds).
+    # The per-document table: a row per document (English in the US and the UK, Spanish in the US; five
+    # conditions, four kinds), each with its language's readability scores.
     table = page[page.index('id="documents-heading"'):]
-    assert table.count("<tr>") == 1 + 2 * 5 * 4
+    assert table.count("<tr>") == 1 + 3 * 5 * 4
     assert '<span class="badge error">Errors</span>' in table             # the leaflets using the overview
+    assert "<th scope=\"col\">Readability</th>" in table and "Reading ease</th>" not in table
+    assert re.search(r"<td>English \(UK\)</td>\s*<td class=\"nowrap\">grade \d+\.\d, ease \d+</td>", table)
+    assert re.search(r"<td>Spanish \(español\) \(US\)</td>\s*"
+                     r"<td class=\"nowrap\">INFLESZ \d+ \([a-z ]+\), F-H \d+</td>", html.unescape(table))
+
+
+def test_the_translation_table_names_each_stale_and_missing_block_with_both_files_and_dates(
+        project: Path, settings, client, make_user) -> None:
+    version, line = bump_version(project / STALE_SOURCE)
+    (project / "content/es/pigmentation-disorders/what-to-expect.md").unlink()      # a block with no translation
+    settings.CONTENT_ROOT = project
+    settings.HANDOUTS_TODAY = TODAY.isoformat()
+    client.force_login(make_user("rita", REVIEWER))
+    page = html.unescape(client.get("/review/").content.decode())
+    section = page[page.index('id="translations-heading"'):page.index('id="documents-heading"')]
+    assert '<h3 id="translation-es">Spanish (español)</h3>' in section
+    counts = dict((status, int(n)) for n, status in re.findall(
+        r'<span class="tally-number">(\d+)</span> (current|stale|missing)</li>', section))
+    assert counts["stale"] == 1 and counts["missing"] == 1 and counts["current"] > 30
+    rows = re.findall(r"<tr>\s*<td>(.*?)</tr>", section[:section.index("<details")], re.S)
+    assert len(rows) == 2                                      # stale first, then missing; current ones collapsed
+    stale, missing = rows
+    translated = (project / "content/es/acne-scars/consent-diagnosis.md").read_text().splitlines()
+    translation_line = translated.index("translation:") + 1
+    assert '<span class="badge due-soon">Stale</span>' in stale and "an error from 2026-12-26" in stale
+    assert re.search(rf"<code>{STALE_SOURCE}:{line}</code></td>\s*<td class=\"num\">{version}</td>\s*"
+                     r'<td class="date">2026-11-25</td>\s*'
+                     rf'<td><code>content/es/acne-scars/consent-diagnosis.md:{translation_line}</code></td>\s*'
+                     r'<td class="num">2.1</td>\s*<td class="date">2026-11-26</td>', stale), stale
+    assert "<code>content/en/pigmentation-disorders/what-to-expect.md:" in missing
+    assert "No translation yet" in missing
+    assert '<span class="badge error">Missing</span>' in missing
+    current = section[section.index("<details"):section.index("</details>")]
+    assert f"<summary>{counts['current']} current translations</summary>" in current
+    assert "<code>content/es/shared/risks.md:" in current and "acne-scars/consent-diagnosis" not in current
+    # The PDFs the stale block holds back: the Spanish consent form of acne scars and its research document.
+    held = re.findall(r"<li><code>([^<]+)</code></li>", section[section.index('id="behind-heading"'):])
+    assert held == [f"cedar-hollow-us/es/acne-scars-consent-{v}.pdf" for v in ("large-print", "print", "screen")] + [
+        "cedar-hollow-us/es/acne-scars-evidence-screen.pdf"]
+    assert '<span class="tally-number">4</span> PDFs behind their source' in page
 
 
 def test_the_check_is_cached_until_a_content_file_changes(flawed: dict, client, make_user,
@@ -151,6 +194,21 @@ def test_a_print_shops_zip_holds_only_its_masters_and_is_the_same_every_time(del
     assert client.get(f"/deliveries/{delivered['second']}").status_code == 404      # not its clinics'
     event = AuditEvent.objects.filter(event="delivery-download").latest("id")
     assert (event.user, event.document, event.clinic) == ("presto", delivered["first"], "fennick-street-uk")
+
+
+def test_spanish_print_masters_are_delivered_and_listed_like_english_ones(delivered: dict, client,
+                                                                          make_user) -> None:
+    client.force_login(make_user("pedro", PRINT_SHOP, ["cedar-hollow-us"]))
+    page = client.get("/deliveries/").content.decode()
+    for language in ("en", "es"):
+        assert f"cedar-hollow-us/{language}/acne-scars-consent-print.pdf\n  version " in page
+    first = client.get(f"/deliveries/{delivered['first']}").content
+    with zipfile.ZipFile(io.BytesIO(first)) as bundle:
+        names = set(bundle.namelist())
+    spanish = {p.relative_to(delivered["output"]).as_posix()
+               for p in (delivered["output"] / "cedar-hollow-us" / "es").glob("*-print.pdf")
+               if not p.name.endswith("-large-print.pdf")}
+    assert len(spanish) == 5 * 3 and spanish <= names          # summary, leaflet and form of five conditions
 
 
 def test_an_administrator_downloads_the_whole_delivery(delivered: dict, client, make_user) -> None:

@@ -54,10 +54,15 @@ def output_dir() -> Path:
     return settings.OUTPUT_DIR
 
 
+def manifest() -> Manifest:
+    """The last build's manifest: its finished documents, and those held back behind their source (empty before
+    the first build)."""
+    return Manifest.load(output_dir())
+
+
 def entries() -> list[Entry]:
     """The finished documents, as the last build recorded them (none before the first build)."""
-    manifest = Manifest.load(output_dir())
-    return sorted(manifest.entries.values(), key=lambda e: e.path)
+    return sorted(manifest().entries.values(), key=lambda e: e.path)
 
 
 def warm() -> None:

@@ -76,9 +76,10 @@ def test_search_and_filters_find_a_consent_form(server, built, staff, page):
     assert page.locator(".result-count").inner_text() == f"{len(consents)} of {total} documents match."
     assert all("consent" in t.lower() for t in page.locator(".doc-card .doc-kind").all_inner_texts())
 
-    # A filter narrows the search to one condition; the chosen values stay in the form.
+    # Filters narrow the search to one condition and language; the chosen values stay in the form.
     page.get_by_label("Condition").select_option("acne-scars")
     page.get_by_label("Kind of document").select_option("consent")
+    page.get_by_label("Language").select_option("en")
     with page.expect_navigation():
         page.get_by_role("button", name="Show documents").click()
     assert page.locator(".doc-card").count() == 1
@@ -114,7 +115,7 @@ def test_search_and_filters_find_a_consent_form(server, built, staff, page):
 
 def test_document_page_previews_and_downloads(server, built, staff, page):
     login(page, staff.name, staff.password)
-    page.goto("/?condition=acne-scars&kind=consent")
+    page.goto("/?condition=acne-scars&kind=consent&language=en")
     follow(page, page.locator(".doc-card h3 a"))
     assert page.url == server("/library/cedar-hollow-us/en/acne-scars-consent-print/")
     title = page.get_by_role("heading", level=1).inner_text()
@@ -145,6 +146,27 @@ def test_document_page_previews_and_downloads(server, built, staff, page):
     with page.expect_navigation():
         page.get_by_role("link", name="Fill in for a patient").click()
     assert page.url == server("/personalise/cedar-hollow-us/en/acne-scars/consent/large-print/")
+
+
+def test_a_spanish_card_has_its_own_title_and_the_kind_and_language_as_staff_call_them(server, staff, page):
+    login(page, staff.name, staff.password)
+    page.goto("/")
+    page.get_by_label("Language").select_option(label="Spanish (español)")
+    page.get_by_label("Condition").select_option("acne-scars")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Show documents").click()
+    cards = page.locator(".doc-card")
+    assert cards.count() == 4                              # key facts, leaflet, consent form, research in detail
+    assert cards.locator(".doc-kind").all_text_contents() == [                # (shown in capitals by CSS)
+        f"{kind} · Spanish (español)" for kind in ("Key facts", "Leaflet", "Consent form", "Research in detail")]
+    consent = cards.nth(2)
+    heading = consent.get_by_role("heading", level=3)
+    assert heading.get_attribute("lang") == "es" and heading.inner_text().startswith("Cicatrices de acné:")
+    assert consent.locator(".badge").inner_text() == "Current"
+    assert consent.get_by_role("link", name=re.compile("^Fill in for a patient")).get_attribute("href") == \
+        "/personalise/cedar-hollow-us/es/acne-scars/consent/print/"
+    _load_thumbnails(page)
+    look(page, "library-spanish")
 
 
 OTHER_CLINIC_URLS = [
@@ -214,7 +236,10 @@ def test_keyboard_reaches_search_filters_and_cards(server, staff, page):
         page.keyboard.press("Enter")
     assert parse_qs(urlsplit(page.url).query)["q"] == ["burns"]
     assert page.locator(".doc-card").count() >= 1
-    assert all("burn" in t.lower() for t in page.locator(".doc-card h3").all_inner_texts())
+    # Each card is a document of burns, in English ("burn" in its title) or Spanish (the condition's id matches).
+    titles = page.locator(".doc-card h3 a")
+    assert all("/burns-wounds-" in href for href in titles.evaluate_all("links => links.map(a => a.pathname)"))
+    assert any("burn" in t.lower() for t in titles.all_inner_texts())
     # A select changes from the keyboard too.
     page.get_by_label("Kind of document").focus()
     assert ring_shown(focus_ring(page))

@@ -392,3 +392,22 @@ def test_every_field_is_labelled_and_reached_by_keyboard(server, staff, page):
         page.keyboard.press("Enter")
     assert "Keyboard Only-Test" in pdf_text(Path(downloading.value.path()).read_bytes())
     assert page.locator("#record-lines .copy-record").is_visible()
+
+
+def test_a_spanish_form_is_labelled_and_printed_in_spanish(server, staff, page):
+    spanish = "/personalise/cedar-hollow-us/es/acne-scars/consent/print/"
+    login(page, staff.name, staff.password)
+    page.goto(spanish)
+    fields = page.locator("fieldset.patient-fields")
+    assert fields.get_attribute("lang") == "es-US"
+    assert page.locator(".doc-kind").text_content() == "Consent form · Cedar Hollow Dermatology · Spanish (español)"
+    page.get_by_label("Nombre del paciente", exact=True).fill("Quillon Varga-Testerman")
+    page.get_by_label("Fecha de nacimiento", exact=True).fill("1987-04-12")
+    look(page, "personalise-spanish")
+    with page.expect_download() as downloading:
+        page.get_by_role("button", name=DOWNLOAD).click()
+    download = downloading.value
+    assert download.suggested_filename == "cedar-hollow-us-es-acne-scars-consent-print-filled-in.pdf"
+    text = pdf_text(Path(download.path()).read_bytes())
+    assert "Nombre del paciente Quillon Varga-Testerman" in text and "12 de abril de 1987" in text
+    assert "Patient name" not in text

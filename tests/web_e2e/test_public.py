@@ -101,3 +101,15 @@ def test_public_page_of_a_uk_clinic_and_the_not_found_page(server, page):
     assert answer.status == 404
     assert page.get_by_role("heading", level=1).inner_text() == "We cannot find this document"
     look(page, "public-not-found")
+
+
+def test_public_page_of_a_spanish_document(server, page):
+    answer = page.goto("/cedar-hollow-us/es/acne-scars/leaflet?v=1.0")
+    assert answer.status == 200
+    assert page.locator("html").get_attribute("lang") == "es-US"
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Cicatrices de acné")
+    assert page.get_by_role("heading", name="Hay una versión más nueva de este documento").is_visible()
+    assert page.get_by_role("heading", name="Datos clave").is_visible()
+    assert page.get_by_role("heading", name="Key facts").count() == 0
+    assert page.locator("nav.downloads a").count() == 2
+    look(page, "public-spanish")

@@ -23,10 +23,17 @@ def test_reviewer_sees_the_check_report(server, page):
     documents = next(count for label, count in tally.items() if label.startswith("document"))
     rows = page.locator("table.documents tbody tr")
     assert documents == rows.count() > 0
-    # Each row: condition, kind, language, reading grade and ease, words, review date, warnings, errors, status.
+    # Each row: condition, kind, language, readability (its language's scores), words, review date, warnings,
+    # errors, status.
     cells = rows.first.locator("td").all_inner_texts()
-    assert len(cells) == 10 and re.fullmatch(r"\d{4}-\d{2}-\d{2}", cells[6]), cells
-    assert cells[9] in ("OK", "Warnings", "Errors")
+    assert len(cells) == 9 and re.fullmatch(r"\d{4}-\d{2}-\d{2}", cells[5]), cells
+    assert cells[8] in ("OK", "Warnings", "Errors")
+    readability = rows.locator("td:nth-child(4)").all_inner_texts()
+    assert all(re.fullmatch(r"grade \d+\.\d, ease \d+|INFLESZ \d+ \([a-z ]+\), F-H \d+", r) for r in readability)
+    assert any(r.startswith("INFLESZ") for r in readability)                  # the Spanish documents'
+    # The translation table: Spanish, its counts, the current translations folded away.
+    assert page.get_by_role("heading", level=3, name="Spanish (español)").is_visible()
+    assert not page.locator("details.current-translations table").is_visible()
     # Every problem listed names its file and line.
     for where in page.locator(".problems .where").all_inner_texts():
         assert re.fullmatch(r"[^\s:]+:\d+", where), where

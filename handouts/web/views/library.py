@@ -11,10 +11,11 @@ import tempfile
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from functools import wraps
+from functools import cache, wraps
 from pathlib import Path
 from typing import Callable
 
+from babel import Locale, UnknownLocaleError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -25,7 +26,7 @@ from ... import checks
 from ...content import Library
 from ...plan import Selection, plan
 from ...problems import BuildError
-from ...publish import Entry, inside
+from ...publish import Entry, Manifest, inside
 from ...render import document_title
 from .. import audit, pipeline
 from ..access import LIBRARY_ROLES, PERSONALISE_ROLES, clinics_for, require, role
@@ -33,19 +34,34 @@ from ..access import LIBRARY_ROLES, PERSONALISE_ROLES, clinics_for, require, rol
 # The copy a card leads with, then the others: print first, large print and screen one click away.
 VARIANT_ORDER = ("print", "large-print", "screen")
 VARIANT_LABELS = {"print": "Print", "large-print": "Large print", "screen": "Screen"}
-# How staff call each kind of document; a kind not named here is shown by its id.
-KIND_LABELS = {"summary": "Key facts", "leaflet": "Leaflet", "consent": "Consent form",
-               "evidence": "Research in detail"}
-LANGUAGE_LABELS = {"en": "English"}
 PERSONALISED_KINDS = ("consent",)       # the kinds with patient fields to fill in
 
 
-def kind_label(kind: str) -> str:
-    return KIND_LABELS.get(kind, kind.replace("-", " ").capitalize())
+def kind_label(library: Library, kind: str) -> str:
+    """What staff call a kind of document: its `label` in content/kinds/<kind>.yaml, else its id capitalised."""
+    spec = library.kinds.get(kind)
+    return spec.label if spec is not None and spec.label else kind.replace("-", " ").capitalize()
 
 
-def language_label(language: str) -> str:
-    return LANGUAGE_LABELS.get(language, language)
+@cache
+def language_name(code: str) -> str:
+    """A language's name in English, from Babel's locale data (CLDR): 'Spanish'; the code when Babel has none."""
+    try:
+        return Locale.parse(code).get_display_name("en") or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+@cache
+def language_label(code: str) -> str:
+    """A language as staff see it: its English name, and its own name when that differs ('English',
+    'Spanish (español)'), from Babel's locale data."""
+    english = language_name(code)
+    try:
+        native = Locale.parse(code).get_display_name() or english
+    except (ValueError, UnknownLocaleError):
+        return english
+    return english if native.casefold() == english.casefold() else f"{english} ({native})"
 
 
 @dataclass(frozen=True)
@@ -100,9 +116,14 @@ class Copy:
 
 @dataclass(frozen=True)
 class Status:
-    key: str          # current, draft, due-soon, overdue: the badge's class
+    key: str          # behind, draft, overdue, due-soon, current: the badge's class and the status filter's value
     label: str
     explanation: str
+
+
+# The status filter's choices, in this order (only those some document has).
+STATUS_LABELS = {"behind": "Behind its source", "draft": "Draft", "overdue": "Review overdue",
+                 "due-soon": "Review due soon", "current": "Current"}
 
 
 @dataclass(frozen=True)
@@ -115,18 +136,13 @@ class Document:
     condition: str
     condition_name: str
     kind: str
+    kind_label: str                   # what staff call the kind (content/kinds/<kind>.yaml's label)
+    language_label: str               # 'Spanish (español)'
     title: str
     copies: tuple[Copy, ...]          # in VARIANT_ORDER
     status: Status
     lead: Copy                        # the copy the card leads with
-
-    @property
-    def kind_label(self) -> str:
-        return kind_label(self.kind)
-
-    @property
-    def language_label(self) -> str:
-        return language_label(self.language)
+    behind: tuple[str, ...] = ()      # a document behind its source: each stale block, as path:line
 
     @property
     def others(self) -> list[Copy]:
@@ -137,7 +153,8 @@ class Document:
 
     @property
     def personalised(self) -> bool:
-        return self.kind in PERSONALISED_KINDS
+        """A form to fill in for a patient (never one behind its source: it cannot be made now)."""
+        return self.kind in PERSONALISED_KINDS and not self.behind
 
     def personalise_url(self, copy: Copy) -> str:
         return reverse("personalise", kwargs={"clinic": self.clinic, "language": self.language,
@@ -151,7 +168,8 @@ class Document:
     @property
     def words(self) -> str:
         """What the search looks in."""
-        return " ".join((self.title, self.condition_name, self.condition, self.kind_label, self.clinic_name)).casefold()
+        return " ".join((self.title, self.condition_name, self.condition, self.kind_label, self.language_label,
+                         self.clinic_name)).casefold()
 
 
 # --- the catalogue as the library shows it --------------------------------------------------------------------
@@ -175,19 +193,42 @@ def _content_facts(library: Library) -> tuple[frozenset[str], int]:
         return _FACTS[1], _FACTS[2]
 
 
+def _stale_blocks(manifest: Manifest, copies: tuple[Copy, ...]) -> tuple[str, ...]:
+    """The stale translated blocks (path:line) the manifest's "behind" names for any copy of a document."""
+    found: dict[str, None] = {}
+    for copy in copies:
+        for why in manifest.behind.get(copy.entry.path, []):
+            if isinstance(why.get("block"), str):
+                found.setdefault(why["block"])
+    return tuple(found)
+
+
+def _behind(library: Library, language: str, blocks: tuple[str, ...]) -> Status:
+    """A translated document held back because a block translates an older version of its source: the PDF is the
+    last good one."""
+    state = library.translation
+    source = getattr(state, "source_language", None)
+    against = f"its {language_name(source)} source" if source else "its source"
+    named = blocks[0] if len(blocks) == 1 else f"{', '.join(blocks[:-1])} and {blocks[-1]}"
+    translation = f"{language_name(language)} translation{'s' if len(blocks) > 1 else ''}"
+    return Status("behind", STATUS_LABELS["behind"],
+                  f"Behind {against}: the {translation} in {named} {'are' if len(blocks) > 1 else 'is'} out of "
+                  "date; this is the last good copy")
+
+
 def _status(entry: Entry, drafts: frozenset[str], today: dt.date, warn_days: int) -> Status:
     if entry.path in drafts:
-        return Status("draft", "Draft", "Not yet clinically reviewed: not for patients")
+        return Status("draft", STATUS_LABELS["draft"], "Not yet clinically reviewed: not for patients")
     try:
         due = dt.date.fromisoformat(entry.review_due)
     except ValueError:
         return Status("overdue", "Review date unknown", "The manifest gives no review date")
     days = (due - today).days
     if days < 0:
-        return Status("overdue", "Review overdue", f"Review was due {days * -1} days ago")
+        return Status("overdue", STATUS_LABELS["overdue"], f"Review was due {days * -1} days ago")
     if days <= warn_days:
-        return Status("due-soon", "Review due soon", f"Review due in {days} days")
-    return Status("current", "Current", "Reviewed and in date")
+        return Status("due-soon", STATUS_LABELS["due-soon"], f"Review due in {days} days")
+    return Status("current", STATUS_LABELS["current"], "Reviewed and in date")
 
 
 def _title(library: Library, entry: Entry) -> tuple[str, str]:
@@ -198,24 +239,25 @@ def _title(library: Library, entry: Entry) -> tuple[str, str]:
     kind = library.kinds.get(entry.kind)
     name = condition.name if condition else entry.condition.replace("-", " ").capitalize()
     if lang is None or lang.strings is None or condition is None or kind is None:
-        return f"{name}: {kind_label(entry.kind).lower()}", name
+        return f"{name}: {kind_label(library, entry.kind).lower()}", name
     try:
         return document_title(lang.strings, kind, condition), name
     except (AttributeError, ValueError):
-        return f"{name}: {kind_label(entry.kind).lower()}", name
+        return f"{name}: {kind_label(library, entry.kind).lower()}", name
 
 
 def documents(request: HttpRequest,
-              entries: list[Entry] | None = None) -> tuple[Library, list[str], list[Document]]:
-    """The library, the clinics the user may see, and their documents in catalogue order (of the manifest's
-    `entries`, by default the last build's)."""
+              manifest: Manifest | None = None) -> tuple[Library, list[str], list[Document]]:
+    """The library, the clinics the user may see, and their documents in catalogue order (of `manifest`, by
+    default the last build's)."""
     library, _ = pipeline.loaded()
+    manifest = manifest or pipeline.manifest()
     clinics = clinics_for(request.user, pipeline.clinic_ids())
     mine = set(clinics)
     drafts, warn_days = _content_facts(library)
     today = pipeline.today()
     grouped: dict[tuple[str, str, str, str], list[Entry]] = {}
-    for entry in pipeline.entries() if entries is None else entries:
+    for entry in sorted(manifest.entries.values(), key=lambda e: e.path):
         if entry.clinic in mine:
             grouped.setdefault((entry.clinic, entry.language, entry.condition, entry.kind), []).append(entry)
     found = []
@@ -224,8 +266,11 @@ def documents(request: HttpRequest,
         title, condition_name = _title(library, variants[0])
         copies = tuple(Copy(e) for e in variants)
         lead = copies[0]
+        stale = _stale_blocks(manifest, copies)
+        status = _behind(library, language, stale) if stale else _status(lead.entry, drafts, today, warn_days)
         found.append(Document(clinic, library.clinics[clinic].clinic.name, language, condition, condition_name, kind,
-                              title, copies, _status(lead.entry, drafts, today, warn_days), lead))
+                              kind_label(library, kind), language_label(language), title, copies, status, lead,
+                              stale))
     cat = library.catalogue
 
     def order(values: list[str], value: str) -> int:
@@ -252,7 +297,7 @@ def find(request: HttpRequest, clinic: str, language: str, name: str) -> tuple[D
 
 # --- filters ----------------------------------------------------------------------------------------------------
 
-FILTERS = ("clinic", "condition", "kind", "language", "variant")
+FILTERS = ("clinic", "condition", "kind", "language", "variant", "status")
 
 
 def _options(docs: list[Document]) -> dict[str, list[tuple[str, str]]]:
@@ -263,10 +308,12 @@ def _options(docs: list[Document]) -> dict[str, list[tuple[str, str]]]:
         seen["condition"].setdefault(d.condition, d.condition_name)
         seen["kind"].setdefault(d.kind, d.kind_label)
         seen["language"].setdefault(d.language, d.language_label)
+        seen["status"].setdefault(d.status.key, STATUS_LABELS[d.status.key])
         for c in d.copies:
             seen["variant"].setdefault(c.variant, c.variant_label)
     seen["variant"] = {v: seen["variant"][v] for v in sorted(seen["variant"], key=lambda v: VARIANT_ORDER.index(v)
                                                              if v in VARIANT_ORDER else 99)}
+    seen["status"] = {k: label for k, label in STATUS_LABELS.items() if k in seen["status"]}
     return {name: list(values.items()) for name, values in seen.items()}
 
 
@@ -276,6 +323,8 @@ def _matching(docs: list[Document], query: str, chosen: dict[str, str]) -> list[
     for d in docs:
         if any(chosen[name] and chosen[name] != getattr(d, name) for name in ("clinic", "condition", "kind",
                                                                               "language")):
+            continue
+        if chosen["status"] and chosen["status"] != d.status.key:
             continue
         if chosen["variant"]:
             lead = d.copy(chosen["variant"])
@@ -291,6 +340,7 @@ def _matching(docs: list[Document], query: str, chosen: dict[str, str]) -> list[
 @dataclass(frozen=True)
 class Group:
     heading: str
+    language: str             # of the condition's name in the heading (its first document's)
     documents: list[Document]
 
 
@@ -299,7 +349,8 @@ def _groups(docs: list[Document], several_clinics: bool) -> list[Group]:
     for d in docs:
         key = (d.clinic, d.condition)
         if key not in groups:
-            groups[key] = Group(f"{d.condition_name} · {d.clinic_name}" if several_clinics else d.condition_name, [])
+            groups[key] = Group(f"{d.condition_name} · {d.clinic_name}" if several_clinics else d.condition_name,
+                                d.language, [])
         groups[key].documents.append(d)
     return list(groups.values())
 
@@ -323,25 +374,28 @@ def content_needed(view: Callable) -> Callable:
 @content_needed
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    entries = pipeline.entries()
-    library, clinics, docs = documents(request, entries)
+    manifest = pipeline.manifest()
+    library, clinics, docs = documents(request, manifest)
     query = request.GET.get("q", "").strip()[:200]
     chosen = {name: request.GET.get(name, "").strip()[:100] for name in FILTERS}
     options = _options(docs)
     shown = _matching(docs, query, chosen)
     labels = {"clinic": "Clinic", "condition": "Condition", "kind": "Kind of document", "language": "Language",
-              "variant": "Copy"}
+              "variant": "Copy", "status": "Status"}
+    # A filter with one choice finds what no filter finds: the clinic's and the status's are left out then.
+    several = {name for name in ("clinic", "status") if len(options[name]) > 1}
     return render(request, "web/library.html", {
-        "built": bool(entries),
+        "built": bool(manifest.entries),
         "clinic_names": [library.clinics[c].clinic.name for c in clinics],
         "query": query,
         "filtering": bool(query or any(chosen.values())),
         "filters": [{"name": name, "label": labels[name],
                      "choices": [(value, text, value == chosen[name]) for value, text in options[name]]}
-                    for name in FILTERS if name != "clinic" or len(options["clinic"]) > 1],
+                    for name in FILTERS if name not in ("clinic", "status") or name in several],
         "groups": _groups(shown, len(clinics) > 1),
         "shown": len(shown),
         "total": len(docs),
+        "behind": sum(d.status.key == "behind" for d in docs),
         "may_personalise": role(request.user) in PERSONALISE_ROLES,
     })
 

@@ -20,11 +20,11 @@ from ...builder import NotOneDocument
 from ...models import Strings, validate_patient
 from ...plan import Job, Selection, plan
 from ...problems import BuildError, Problem
-from ...render import document_title
+from ...render import document_title, locale_tag
 from .. import audit, pipeline
 from ..access import PERSONALISE_ROLES, clinics_for, require
 from .library import (PERSONALISED_KINDS, VARIANT_LABELS, VARIANT_ORDER, content_needed, kind_label,
-                      language_label)
+                      language_label, language_name)
 
 LOGGER = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class Target:
     """The document a personalise URL names, as the content makes it today."""
 
     selection: Selection
-    job: Job | None                  # None when the document cannot be made (see problems)
+    job: Job | None                  # None when the document cannot be made (see problems, behind)
     problems: tuple[Problem, ...]
     strings: Strings
     title: str
@@ -52,6 +52,10 @@ class Target:
     procedure: str
     clinic_name: str
     variants: tuple[str, ...]        # the variants this document comes in, for links to the others
+    kind_label: str
+    lang: str                        # the document's language tag (strings.yaml html_lang for the clinic's country)
+    behind: tuple[Problem, ...] = ()     # a translation behind its source: each stale block (never filled in)
+    source_language: str = ""            # the language the translation is behind
 
     @property
     def version(self) -> str:
@@ -79,16 +83,21 @@ def _target(request: HttpRequest, clinic: str, language: str, condition: str, ki
     lang = library.languages.get(language)
     topic = lang.conditions.get(condition) if lang else None
     kind_spec = library.kinds.get(kind)
-    if (len(found.jobs) + len(found.failed) != 1 or lang is None or lang.strings is None or topic is None
-            or kind_spec is None):
+    if (len(found.jobs) + len(found.failed) + len(found.behind) != 1 or lang is None or lang.strings is None
+            or topic is None or kind_spec is None):
         raise Http404()
     every = plan(library, Selection(clinic, language, condition, kind))
-    variants = sorted({job.variant for job in every.jobs} | {variant},
-                      key=lambda v: VARIANT_ORDER.index(v) if v in VARIANT_ORDER else 99)
+    made = [job.variant for job in every.jobs] + [held.key.removeprefix(f"{clinic}/{language}/{condition}-{kind}-")
+                                                  for held in every.behind]
+    variants = sorted(set(made) | {variant}, key=lambda v: VARIANT_ORDER.index(v) if v in VARIANT_ORDER else 99)
+    config = library.clinics[clinic]
     return Target(selection, found.jobs[0] if found.jobs else None,
                   found.failed[0].problems if found.failed else (), lang.strings,
                   document_title(lang.strings, kind_spec, topic), topic.name, topic.procedure,
-                  library.clinics[clinic].clinic.name, tuple(variants))
+                  config.clinic.name, tuple(variants), kind_label(library, kind),
+                  locale_tag(lang.strings, config.clinic.country),
+                  found.behind[0].problems if found.behind else (),
+                  getattr(library.translation, "source_language", "") or "")
 
 
 def _labels(strings: Strings) -> dict[str, str]:
@@ -122,7 +131,7 @@ def _page(request: HttpRequest, target: Target, values: dict[str, str] | None = 
     today = pipeline.today()
     fields = []
     for name, _, is_date in FIELDS:
-        hint = (f"Leave blank to print “{target.procedure}”." if name == "procedure" else "")
+        hint = target.procedure if name == "procedure" else ""      # what a blank procedure prints
         described = " ".join(i for i in ((f"hint-{name}" if hint else ""), (f"error-{name}" if name in errors else ""))
                              if i)
         fields.append({"name": name, "label": labels[name], "type": "date" if is_date else "text",
@@ -130,17 +139,16 @@ def _page(request: HttpRequest, target: Target, values: dict[str, str] | None = 
                        "describedby": described, "maxlength": MAX_LENGTH.get(name),
                        "max": today.isoformat() if name == "date_of_birth" else ""})
     s = target.selection
-    html_lang = getattr(target.strings, "html_lang", None)
     response = render(request, "web/personalise.html", {
         "target": target,
         "fields": fields,
         "field_errors": [f for f in fields if f["error"]],
         "general": general or [],
         "failure": [{"rule": p.rule, "path": p.path} for p in failure] if failure is not None else None,
-        "kind_label": kind_label(s.kind),
+        "behind": _behind_line(target),
+        "kind_label": target.kind_label,
         "language_label": language_label(s.language),
         "variant_label": VARIANT_LABELS.get(s.variant, s.variant),
-        "form_lang": html_lang.get("default", s.language) if isinstance(html_lang, dict) else s.language,
         "variants": [{"label": VARIANT_LABELS.get(v, v), "current": v == s.variant,
                       "url": reverse("personalise", kwargs={"clinic": s.clinic, "language": s.language,
                                                             "condition": s.condition, "kind": s.kind, "variant": v})}
@@ -151,6 +159,16 @@ def _page(request: HttpRequest, target: Target, values: dict[str, str] | None = 
     }, status=status)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _behind_line(target: Target) -> dict | None:
+    """Why a form behind its source cannot be filled in: one line, and the stale blocks (path:line)."""
+    if not target.behind:
+        return None
+    source = f"its {language_name(target.source_language)} source" if target.source_language else "its source"
+    return {"text": f"This {language_name(target.selection.language)} form cannot be filled in: its translation is "
+                    f"behind {source} and must be updated first.",
+            "blocks": sorted({f"{p.path}:{p.line}" for p in target.behind})}
 
 
 def record_line(target: Target, username: str) -> str:
@@ -167,6 +185,11 @@ def record_line(target: Target, username: str) -> str:
 @sensitive_variables()
 def form(request: HttpRequest, clinic: str, language: str, condition: str, kind: str, variant: str) -> HttpResponse:
     target = _target(request, clinic, language, condition, kind, variant)
+    if target.behind:               # never a PDF of a translation behind its source, whatever was sent
+        if request.method == "POST":
+            audit.record(request.user, "personalise-failed", clinic=clinic, document=target.path, language=language,
+                         variant=variant, detail="behind its source")
+        return _page(request, target, status=200 if request.method == "GET" else 400)
     if request.method == "GET":
         return _page(request, target, failure=list(target.problems) if target.job is None else None)
     values = {name: request.POST.get(name, "") for name, _, _ in FIELDS}

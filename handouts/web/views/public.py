@@ -59,7 +59,9 @@ def _find(clinic: str, language: str, condition: str, kind: str) -> Found | None
     """The screen job of the document, as the catalogue plans it today; None when there is no such document."""
     library, _ = pipeline.loaded()
     the_plan = plan(library, Selection(clinic, language, condition, kind, "screen"))
-    if the_plan.failed:                       # errors in its content: its last good PDFs may exist, the page not
+    # Errors in its content, or a translation behind its source: its last good PDFs may exist, the page not (it
+    # would show text its source has moved on from).
+    if the_plan.failed or the_plan.behind:
         return Found(library, None)
     if len(the_plan.jobs) != 1:
         return None
@@ -78,7 +80,7 @@ def _missing(library: Library | None, clinic: str, language: str, unavailable: b
     s = _strings(library, language) if library else {}
     config = library.clinics.get(clinic) if library else None
     html = loader.render_to_string("web/public_missing.html", {
-        "s": s, "clinic": config.clinic if config else None, "unavailable": unavailable,
+        "s": s, "clinic": config.clinic.in_language(language) if config else None, "unavailable": unavailable,
         "lang": s.get("html_lang", {}).get(config.clinic.country, s.get("html_lang", {}).get("default", "en"))
         if config and s else "en",
         "brand_css": reverse("public_brand", args=[clinic]) if config else None,
@@ -144,7 +146,7 @@ def page(request: HttpRequest, clinic: str, language: str, condition: str, kind:
     library, job = found.library, found.job
     context = _context(library, job)
     s, doc = context["s"], context["document"]
-    clinic_model = job.clinic.clinic
+    clinic_model = job.clinic.clinic.in_language(language)      # its footer, legal route and costs in this language
     version = job.condition.documents[kind]
     seen = _seen_version(request)
     newer = None

@@ -16,12 +16,13 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from ... import builder
+from ... import builder, translation
 from ...plan import Selection
 from ...problems import Problem
 from ..access import require
 from ..models import ADMIN, REVIEWER
 from .. import pipeline
+from .library import language_label
 
 _LOCK = threading.Lock()
 _CACHE: dict[str, tuple[tuple, builder.Outcome]] = {}     # content root -> (signature, outcome), the last only
@@ -55,12 +56,30 @@ def _grouped(problems: list[Problem]) -> list[dict]:
     return groups
 
 
+def _translations(rows: list[translation.Row], today: dt.date) -> list[dict]:
+    """Per translated language: how many source blocks are current, stale and missing; the stale and missing rows
+    (what needs work, stale first, by source; a stale one an error from its error_from day), and the current ones."""
+    counts = translation.summary(rows)
+    order = {"stale": 0, "missing": 1}
+    found = []
+    for language, count in counts.items():
+        mine = [row for row in rows if row.language == language]
+        todo = sorted((row for row in mine if row.status != "current"), key=lambda row: (order[row.status], row.source))
+        found.append({"language": language, "label": language_label(language), "counts": count,
+                      "todo": [{"row": row, "late": bool(row.error_from) and today.isoformat() >= row.error_from}
+                               for row in todo],
+                      "current": sorted((row for row in mine if row.status == "current"),
+                                        key=lambda row: row.source)})
+    return found
+
+
 @require(REVIEWER, ADMIN)
 def page(request: HttpRequest) -> HttpResponse:
     today = pipeline.today()
     found = outcome(Path(settings.CONTENT_ROOT), today)
     errors = sum(p.severity == "error" for p in found.problems)
     rows = [{"row": row, "status": "error" if row.errors else "warning" if row.warnings else "current",
+             "language": language_label(row.language),
              "days": (dt.date.fromisoformat(row.review_due) - today).days} for row in found.documents]
     return render(request, "web/review.html", {
         "today": today,
@@ -70,4 +89,6 @@ def page(request: HttpRequest) -> HttpResponse:
         "due": [{"row": row, "late": -row.days} for row in found.due],
         "rows": rows,
         "documents": len(found.documents),
+        "translations": _translations(found.translations, today),
+        "behind": sorted(found.behind),
     })
