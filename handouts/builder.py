@@ -139,7 +139,8 @@ def check(root: Path, selection: Selection, today: dt.date, strict: bool) -> Out
     the_plan = plan(library, selection)
     outcome = Outcome(problems=list(review.problems))
     # The reviewer's table covers every document that can be assembled, errors or not.
-    outcome.documents = checks.document_rows(list(plan(content.with_problems(library, []), selection).jobs), review)
+    assembled = plan(content.with_problems(library, []), selection)
+    outcome.documents = checks.document_rows([*assembled.jobs, *(held.job for held in assembled.behind)], review)
     outcome.due = checks.reviews_due(library, review, today)
     outcome.translations = review.translations
     outcome.behind = [held.output for held in the_plan.behind]

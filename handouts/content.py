@@ -95,6 +95,8 @@ class Library:
     # translation.State once the checks have run: the source language, each translation by its source, and the
     # stale ones, which the plan holds back.
     translation: Any = None
+    # A broken clinic's languages, where its clinic.yaml still says them plainly: only those documents fail.
+    broken_languages: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -106,6 +108,7 @@ class _Loader:
         self.content = root / "content"
         self.problems: list[Problem] = []
         self.broken_clinics: dict[str, str] = {}
+        self.broken_languages: dict[str, tuple[str, ...]] = {}
 
     def show(self, file: Path) -> str:
         """The file as the user should see it; a symbolic link by its own name, not its target's."""
@@ -245,6 +248,16 @@ class _Loader:
                 found[name] = value
         return found
 
+    def _languages_of_broken(self, file: Path) -> None:
+        """The languages a clinic.yaml with errors lists, if it still lists them as a list of codes."""
+        try:
+            data = yamlio.load(file, self.show(file), self.root)
+        except (BuildError, OSError):
+            return
+        languages = data.get("languages") if isinstance(data, dict) else None
+        if isinstance(languages, list) and languages and all(isinstance(code, str) for code in languages):
+            self.broken_languages[file.parent.name] = tuple(languages)
+
     def clinics(self, profiles: dict[str, Profile]) -> dict[str, ClinicConfig]:
         clinics: dict[str, ClinicConfig] = {}
         for file in sorted((self.content / "clinics").glob("*/clinic.yaml")):
@@ -255,6 +268,7 @@ class _Loader:
             clinic = self.model_file(Clinic, file, "clinic")
             if clinic is None:
                 self.broken_clinics[file.parent.name] = self.show(file)
+                self._languages_of_broken(file)
                 continue
             data = self.yaml_file(file)
             before = len(self.problems)
@@ -282,6 +296,7 @@ class _Loader:
                                              "schema"))
             if len(self.problems) > before or profile is None:
                 self.broken_clinics[file.parent.name] = self.show(file)
+                self.broken_languages[file.parent.name] = tuple(clinic.languages)
                 continue
             clinics[file.parent.name] = ClinicConfig(file.parent.name, clinic, file.parent, self.show(file),
                                                      self.content / "profiles" / profile.file)
@@ -322,7 +337,7 @@ def load(root: Path) -> Library:
     languages = {code: loader.language(code, catalogue, kinds) for code in catalogue.languages}
     _check_roles(loader, kinds, languages)
     return Library(root, catalogue, kinds, kind_paths, variants, profiles, clinics, languages,
-                   tuple(loader.problems), loader.broken_clinics)
+                   tuple(loader.problems), loader.broken_clinics, broken_languages=loader.broken_languages)
 
 
 def _check_roles(loader: _Loader, kinds: dict[str, Kind], languages: dict[str, Language]) -> None:

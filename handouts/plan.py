@@ -87,6 +87,7 @@ class Behind:
     key: str
     output: str
     problems: tuple[Problem, ...]     # the stale translations' problems (warnings or errors)
+    job: Job | None = None            # what it would be, for the reviewer's table
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,10 @@ def plan(library: Library, selection: Selection) -> Plan:
         if not _matches(selection, clinic_id, language, condition_id, kind_id, variant) or not _kind_has(
                 library, kind_id, variant):
             continue
-        if clinic_id in library.broken_clinics:      # its languages are unknown: every one the catalogue has
+        if clinic_id in library.broken_clinics:      # its languages as it lists them, else the source language (the
+            # manifest's documents of the clinic fail too, whatever their language: see builder._remove_unlisted)
+            if language not in library.broken_languages.get(clinic_id, cat.languages[:1]):
+                continue
             key = f"{clinic_id}/{language}/{condition_id}-{kind_id}-{variant}"
             path = library.broken_clinics[clinic_id]
             failed.append(Failed(key, f"{key}.pdf", tuple(sorted(set(errors_by_path.get(path, [])))) or (
@@ -164,7 +168,7 @@ def plan(library: Library, selection: Selection) -> Plan:
         job, problems = _plan_one(library, errors_by_path, clinic, language, condition_id, kind_id, variant)
         stale = _stale(library, job)
         if job is not None and not problems and stale:
-            behind.append(Behind(key, f"{key}.pdf", stale))
+            behind.append(Behind(key, f"{key}.pdf", stale, job))
         elif job is not None and not problems:
             jobs.append(job)
         else:

@@ -125,10 +125,12 @@ def _pdfs(clinic: str, language: str, condition: str, kind: str) -> list[dict[st
     return sorted(found, key=lambda p: PUBLIC_VARIANTS.index(p["variant"]))
 
 
-def _source(source: Any) -> dict[str, Any]:
-    """A source as listed: its identifiers only where its address does not already show them."""
+def _source(source: Any, language: str) -> dict[str, Any]:
+    """A source as listed: its identifiers only where its address does not already show them, and its own language
+    where it is not the page's (a cited work keeps its title)."""
     url = str(source.url)
     return {"title": source.title, "publisher": source.publisher, "url": url,
+            "lang": source.language if source.language != language else None,
             "doi": source.doi if source.doi and source.doi.lower() not in url.lower() else None,
             "pmid": source.pmid if source.pmid and source.pmid not in url else None, "registry": source.registry}
 
@@ -179,7 +181,7 @@ def page(request: HttpRequest, clinic: str, language: str, condition: str, kind:
         "sections": body,
         "is_form": kind == "consent",
         "is_research": shown is not None,
-        "sources": [_source(source) for source in context["sources"]],
+        "sources": [_source(source, language) for source in context["sources"]],
         "pdfs": _pdfs(clinic, language, condition, kind),
         "others": others,
         "other_heading": fill(s["online_other_documents"], condition=job.condition.name),
