@@ -82,7 +82,10 @@ class Digests:
 
     def file(self, path: Path) -> tuple[str, str]:
         if path not in self._files:
-            name = str(path.relative_to(self.root)) if path.is_relative_to(self.root) else f"font:{path.name}"
+            # An installed package's file (a font) by its name: the same whether the virtual environment is inside
+            # the project or not, so that a copy of the project has the same digests.
+            inside = path.is_relative_to(self.root) and "site-packages" not in path.parts
+            name = str(path.relative_to(self.root)) if inside else f"font:{path.name}"
             # A file that is missing or is not a regular file (a FIFO would block) is not read: the stage that
             # uses it reports it.
             self._files[path] = (name, _short(path.read_bytes()) if path.is_file() else "not-a-file")

@@ -151,12 +151,12 @@ def test_words_outside_the_kinds_range_are_a_warning_naming_the_document(project
     set_policy(project, "large_print_factor: 2.5\nkinds:\n  leaflet:\n    words: [10, 20]\n"
                         "  consent:\n    words: [0, 1000000]\n")
     outcome = builder.check(project, Selection(), TODAY, strict=False)
-    rows = {(r.country, r.condition): r for r in outcome.documents if r.kind == "leaflet"}
-    assert len(rows) == 10 and all(r.word_range == (10, 20) and r.words > 20 for r in rows.values())
+    rows = {(r.language, r.country, r.condition): r for r in outcome.documents if r.kind == "leaflet"}
+    assert len(rows) == 15 and all(r.word_range == (10, 20) and r.words > 20 for r in rows.values())
     assert all(r.word_range == (0, 1000000) for r in outcome.documents if r.kind == "consent")
     words = [p.format() for p in outcome.problems if p.rule == "words"]
-    assert len(words) == 10 and outcome.ok
-    row = rows[("UK", "acne-scars")]
+    assert len(words) == 15 and outcome.ok
+    row = rows[("en", "UK", "acne-scars")]
     assert (f"{POLICY}:4: warning: words: the acne-scars leaflet (en, UK) has {row.words:,} words in its blocks, "
             "more than 20: the leaflet's range is 10 to 20") in words
     # a row's count is the sum of its blocks' counts
@@ -198,7 +198,7 @@ def test_real_large_print_has_no_text_under_16_pt(project: Path) -> None:
     set_policy(project, "large_print_factor: 2.5\nkinds: {}\n")
     outcome = builder.build(project, project / "output", Selection(condition="acne-scars", variant="large-print"),
                             TODAY, jobs=2)
-    assert outcome.ok and len(outcome.added) == 6, [p.format() for p in outcome.problems]   # 3 kinds x 2 clinics
+    assert outcome.ok and len(outcome.added) == 9, [p.format() for p in outcome.problems]   # 3 kinds x 3: UK, US en, es
     for path in outcome.added:
         logo = _logo_lettering(project, path.split("/")[0])
         sizes = text_sizes(project / "output" / path)
@@ -207,7 +207,7 @@ def test_real_large_print_has_no_text_under_16_pt(project: Path) -> None:
         assert {page for page, _, _ in small} == {1}, path
         pages = len(PdfReader(project / "output" / path).pages)
         # headers, footers and page numbers are on every page, at 16 pt or more
-        assert {page for page, size, text in sizes if re.fullmatch(rf"Page {page} of {pages}", text)
+        assert {page for page, size, text in sizes if re.fullmatch(rf"(Page|Página) {page} (of|de) {pages}", text)
                 and size >= 16} == set(range(1, pages + 1)), path
 
 

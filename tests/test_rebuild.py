@@ -161,7 +161,7 @@ def test_killed_build_leaves_old_or_new_files_and_a_true_manifest(project: Path,
 
 def test_delivery_carries_only_changed_print_masters(project: Path) -> None:
     output = project / "output"
-    build(project, Selection(clinic="cedar-hollow-us", condition="acne-scars"))
+    build(project, Selection(clinic="cedar-hollow-us", language="en", condition="acne-scars"))
     first = deliver(output, TODAY, project)
     assert first.new == [f"cedar-hollow-us/en/acne-scars-{kind}-print.pdf" for kind in ("consent", "leaflet", "summary")]
     with zipfile.ZipFile(first.zip_path) as bundle:
@@ -175,7 +175,7 @@ def test_delivery_carries_only_changed_print_masters(project: Path) -> None:
         assert "Nothing has changed" in bundle.read("CHANGES.txt").decode()
 
     append(project / "content/en/acne-scars/consent-diagnosis.md", "\nWe will tell you about new studies.\n")
-    build(project, Selection(clinic="cedar-hollow-us", condition="acne-scars"))
+    build(project, Selection(clinic="cedar-hollow-us", language="en", condition="acne-scars"))
     third = deliver(output, TODAY, project)
     assert third.changed == ["cedar-hollow-us/en/acne-scars-consent-print.pdf"] and third.new == []
     with zipfile.ZipFile(third.zip_path) as bundle:
@@ -183,8 +183,8 @@ def test_delivery_carries_only_changed_print_masters(project: Path) -> None:
 
 
 def test_deliver_twice_from_the_command_line_says_nothing_changed(project: Path) -> None:
-    assert cli(project, "--clinic", "cedar-hollow-us", "--condition", "burns-wounds", "--variant", "print"
-               ).returncode == 0
+    assert cli(project, "--clinic", "cedar-hollow-us", "--language", "en", "--condition", "burns-wounds",
+               "--variant", "print").returncode == 0
     assert "3 new" in cli(project, "deliver").stdout          # summary, leaflet and consent form
     result = cli(project, "deliver")
     assert result.returncode == 0 and "nothing changed since the last delivery" in result.stdout

@@ -5,6 +5,7 @@ decoded, soft hyphens and zero-width characters dropped), and attachments are re
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -194,8 +195,9 @@ OVERCLAIMS = {
                    ["miracle", "clinically proven"]),
     "second-line-of-paragraph": ("The first line is fine.\nThe second is risk&#8203;\u00ad free. <<", ["risk free"]),
     "inline-tags": ("A <b>break</b>through, <span>pain</span>less.", ["breakthrough", "painless"]),
-    "nbsp-and-named": ("It is clinically&nbsp;proven, and FDA&nbsp;appr&oacute;ved is another word.",
-                       ["clinically proven"]),
+    "nbsp-and-named": ("It is clinically&nbsp;proven, and FDA&nbsp;appr&oacute;ved too.",
+                       ["clinically proven", "FDA approved"]),      # an accent disguises nothing: matched folded
+    "accents": ("A guáranteed result, 100% SáFE and cúrEd.", ["guaranteed", "100%", "cured"]),
 }
 
 
@@ -207,4 +209,6 @@ def test_overclaims_are_found_through_entities_and_invisible_characters(project:
     assert result.returncode == 1, result.stderr
     found = [row for row in result.stderr.splitlines() if ": overclaim: " in row]
     assert [row.split(": overclaim: ")[0] for row in found] == [f"{BLOCK}:{line}"] * len(words), found
-    assert sorted(row.split("'")[1].lower() for row in found) == sorted(words)
+    def folded(text: str) -> str:         # as the reader's eye folds them: the message quotes the text as written
+        return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if not unicodedata.combining(c))
+    assert sorted(folded(row.split("'")[1]) for row in found) == sorted(folded(w) for w in words)

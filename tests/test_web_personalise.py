@@ -96,7 +96,7 @@ def test_preview_is_inline_and_download_gives_a_record_line_with_no_patient_deta
     assert "X-Handouts-Record" not in preview
     download = post(ann, DETAILS, "download")
     line = unquote(download["X-Handouts-Record"])
-    assert line == ("Acne scars: consent form for stem cell treatment, version 2.0, en, print, given "
+    assert line == ("Acne scars: consent form for stem cell treatment, version 2.1, en, print, given "
                     f"{TODAY.isoformat()} by ann")
     page = ann.get(FORM).content.decode()           # the page shows it too (without JavaScript: on reload)
     assert f'<code class="record-line">{html.escape(line)}</code>' in page
@@ -218,7 +218,7 @@ def test_no_patient_detail_reaches_the_audit_the_sessions_or_the_log(ann, caplog
     rows = list(AuditEvent.objects.filter(event="personalise").values())
     assert len(rows) == 2
     assert {(r["clinic"], r["document"], r["version"], r["language"], r["variant"]) for r in rows} == {
-        (UK, f"{UK}/en/acne-scars-consent-print.pdf", "2.0", "en", "print")}
+        (UK, f"{UK}/en/acne-scars-consent-print.pdf", "2.1", "en", "print")}
     assert all(re.fullmatch(r"action=(download|preview) bytes=\d+ ms=\d+", r["detail"]) for r in rows)
     stored = [str(r) for r in AuditEvent.objects.values()] + [str(s.get_decoded()) for s in Session.objects.all()]
     logged = [record.getMessage() for record in caplog.records]
