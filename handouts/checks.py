@@ -25,7 +25,7 @@ from . import code_digest, contrast, fonts, markdown_ext, translation, yamlio
 from .content import Block, Library
 from .models import Model, Slug, SourceType, Text, validate
 from .problems import BuildError, Problem, relpath, shorten
-from .readability import WORD, WORDS, Score, score
+from .readability import SHOWN, WORD, WORDS, Score, score
 
 
 class ReviewPolicy(Model):
@@ -680,8 +680,7 @@ def document_rows(jobs: list, review: Review) -> list[DocumentRow]:
         for path in paths:
             total = total + review.scores.get(path, Score(0, 0, 0))
         mine = [p for p in review.problems if p.path in paths]
-        scores = ({"inflesz": round(total.inflesz, 1), "fernandez_huerta": round(total.fernandez_huerta, 1)}
-                  if job.language == "es" else {"grade": round(total.grade, 1), "ease": round(total.ease, 1)})
+        scores = {name: round(getattr(total, name), 1) for name in SHOWN.get(job.language, SHOWN["en"])}
         rows[key] = DocumentRow(*key, scores=scores,
                                 words=sum(review.words.get(path, 0) for path in paths),
                                 word_range=review.lengths.words(job.kind_id, job.language) if review.lengths else None,

@@ -22,6 +22,8 @@ import pyphen
 
 WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*")
 WORDS = {"en": WORD, "es": re.compile(r"[^\W\d_]+")}      # Spanish words have accents, ñ and ü
+# The scores each language's documents are shown with, by Score property: its own formulas.
+SHOWN = {"en": ("grade", "ease"), "es": ("inflesz", "fernandez_huerta")}
 SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
 ENDS_WITH_STOP = re.compile(r"[.!?][\"'’”)]*$")
 

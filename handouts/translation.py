@@ -62,12 +62,11 @@ def govern(library: Library, source_language: str, grace_days: int,
     state = State(source_language)
     source = library.languages.get(source_language)
     if source is None:
-        if len(library.languages) > 1 or source_language not in library.languages:
-            others = [code for code in library.languages if code != source_language]
-            if others:
-                problems.append(Problem("content/catalogue.yaml", 1, f"translation: the source language "
-                                        f"'{source_language}' (content/policy/checks.yaml) is not in the catalogue, so "
-                                        f"{', '.join(others)} cannot be checked against it", "translation"))
+        others = [code for code in library.languages if code != source_language]
+        if others:
+            problems.append(Problem("content/catalogue.yaml", 1, f"translation: the source language "
+                                    f"'{source_language}' (content/policy/checks.yaml) is not in the catalogue, so "
+                                    f"{', '.join(others)} cannot be checked against it", "translation"))
         return state, rows, problems
     sources = {source_key(block): block for block in source.blocks}
     used_roles = {section.role for kind in library.kinds.values() for section in kind.sections}
