@@ -52,6 +52,9 @@ def raised() -> Iterator[None]:
         # Something caught the signal's exception and raised KeyboardInterrupt instead (watchfiles does).
         raise Interrupted(_received or signal.SIGINT) from None
     finally:
-        if _received is None:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+        # After a signal the process is on its way out, and later ones are ignored by the kernel from here on:
+        # while the interpreter shuts down Python puts back the default handlers, so a second SIGINT landing then
+        # would end the process by the signal instead of with its exit code (CI saw it). signal.signal() runs any
+        # signal still pending through `_raise` first, which drops it.
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if _received is None else signal.SIG_IGN)

@@ -135,6 +135,31 @@ def test_a_second_signal_during_the_cleanup_changes_nothing(project: Path, tmp_p
     assert_clean(result, output, signal.SIGTERM)
 
 
+def test_signals_until_the_very_end_change_nothing(project: Path, tmp_path: Path) -> None:
+    """SIGINT after SIGTERM, again and again until the building process has ended: one landing while the
+    interpreter shuts down (when Python has put the default handlers back) must not change the exit code."""
+    def ended(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            return True
+
+    def hammer(pid: int) -> None:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30        # until its one line is written: the rest is the way out
+        while "interrupted by" not in (tmp_path / "stderr.txt").read_text() and not ended(pid):
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        while time.monotonic() < deadline:
+            if ended(pid):
+                return
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGINT)
+            time.sleep(0.001)
+    result, output = interrupt(project, tmp_path, hammer)
+    assert_clean(result, output, signal.SIGTERM)
+
+
 def test_a_build_killed_outright_leaves_no_process(project: Path, tmp_path: Path) -> None:
     """SIGKILL (or the OOM killer) gives the building process no chance to clean up: its workers notice that it
     has gone and end, and with them the fork server and the resource tracker. The next run repairs the rest."""
