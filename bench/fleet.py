@@ -123,8 +123,7 @@ def fake_once(mode: str, root: Path, output: Path, today: dt.date, pdf_file: Pat
     output folder, `noop` on the output of a full one. The figures, as JSON for the parent."""
     executor = FixedPdfExecutor(pdf_file.read_bytes(), pages)
     before_mb = _peak_mb()
-    # jobs=1: no local pool is wanted (it would start a fork server for nothing).
-    seconds, outcome = timed(lambda: builder.build(root, output, Selection(), today, jobs=1, executor=executor))
+    seconds, outcome = timed(lambda: builder.build(root, output, Selection(), today, executor=executor))
     return {"mode": mode, "seconds": seconds, "built": len(outcome.built), "unchanged": len(outcome.unchanged),
             "failed": len(outcome.failed), "ok": outcome.ok and not outcome.failed,
             "render_s": executor.render_s, "publish_s": executor.stream_s - executor.render_s,

@@ -210,9 +210,11 @@ def _device_cmyk(colour: str) -> str:
 
 
 def _phone(country: str, number: int) -> str:
+    """A number reserved for fiction, distinct within each country for the first 100 (US) or 1,000 (UK) clinics."""
+    serial = (number // 4) * 2 + number % 2       # the clinic's place among its country's (they come in pairs)
     if country == "US":
-        return f"(555) 010-{100 + number % 100:04d}"
-    return f"01632 960{number % 1000:03d}"
+        return f"(555) 010-{100 + serial % 100:04d}"
+    return f"01632 960{serial % 1000:03d}"
 
 
 class _Dumper(yaml.SafeDumper):
