@@ -11,12 +11,17 @@ on two cores (--quick: a couple of minutes, for trying it out).
 - full build of the fleet (`build.py` in a new process, from an empty output folder) on the local pool of N
   workers, and on a Dask cluster of N worker processes (a `dask scheduler` and a `dask worker --nworkers N` started
   as separate processes on 127.0.0.1): Dask's time against the pool's, and the two outputs compared byte for byte;
-- the warm print time of a sample of the fleet (first clinics, which cover every country and language), in one
-  process as bench/run.py's floor has it, and from it the per-task overhead of each path;
-- publishing and no-op rebuilds at three sizes (2, 20 and 200 clinics: 60, 600 and 6,000 documents), each in a new
-  process, with an executor that renders every document but "prints" one fixed PDF: everything but WeasyPrint.
-  Time per published document, no-op time, and the building process's peak memory at each size;
-- the figures as JSON (--json), and a projection for 45,000 PDFs on 4, 16 and 64 worker cores.
+- the warm print time of a sample of the fleet (its first clinics, which cover both countries and both language
+  sets), in one process as bench/run.py's floor has it, and from it the per-task overhead of each path: its time
+  per document on one worker less the warm print time;
+- full and no-op builds at three sizes (2, 20 and 200 clinics: 60, 600 and 6,000 documents), each in a new process,
+  with an executor that renders every document but "prints" one fixed PDF (a real one, the sample's shortest):
+  everything but WeasyPrint. Time per document, whole (the build / its documents) and publishing alone (the
+  builder's time between the executor's results), each flat within 1.5 times from the smallest size to the
+  largest; the no-op rebuild of the largest against its real full build, which is not run but scaled from the
+  fleet's local-pool build, and against the fixed-PDF one; the building process's peak memory at each size (its
+  memory per document may not grow);
+- the figures as JSON (--json), for the README, and a projection for 45,000 PDFs on 4, 16 and 64 worker cores.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ from handouts.render import Renderer  # noqa: E402
 # Targets, from issue 14.
 DASK_OVER_LOCAL = 1.10
 PUBLISH_FLAT = 1.5             # time per published document, largest fleet over smallest
-NOOP_SHARE = 0.02              # a no-op rebuild of the largest fleet against its full build
+NOOP_SHARE = 0.02              # a no-op rebuild of the largest size against its real full build
 MEMORY_PER_DOCUMENT = 1.10     # the building process's extra memory per document may not grow (noise allowed)
 
 PROJECTED_DOCUMENTS = 45_000
@@ -202,9 +207,9 @@ def dask_cluster(workers: int, logs: Path) -> Iterator[str]:
                                              address.rsplit(":", 1)[1], "--no-dashboard"]),
                               ("workers", [str(dask), "worker", address, "--nworkers", str(workers), "--nthreads",
                                            "1", "--no-dashboard"])):
-            with open(logs / f"{name}.log", "ab") as log:
+            with open(logs / f"{name}.log", "ab") as log:       # run where no project is: workers need none
                 started.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=_environment(),
-                                                start_new_session=True))
+                                                cwd=logs, start_new_session=True))
         with Client(address, timeout=60) as client:
             client.wait_for_workers(workers, timeout=120)
         yield address
@@ -274,8 +279,11 @@ def full_builds(args: argparse.Namespace, fleet: fleetgen.Fleet, scratch: Path, 
             if path == "local":
                 run = real_build(fleet.root, scratch / path, args.today, ["--jobs", str(args.workers)])
             else:
-                with dask_cluster(args.workers, scratch / "dask-logs") as address:
-                    run = real_build(fleet.root, scratch / path, args.today, ["--scheduler", address])
+                try:
+                    with dask_cluster(args.workers, scratch / "dask-logs") as address:
+                        run = real_build(fleet.root, scratch / path, args.today, ["--scheduler", address])
+                except (OSError, TimeoutError) as exc:       # the cluster did not come up: its logs say why
+                    run = BuildRun(0.0, -1, {}, f"no Dask cluster ({exc}); see {scratch / 'dask-logs'}")
             if run.returncode != 0 or len(run.pdfs) != fleet.documents:
                 failed.add(path)
                 row(f"full build, {LABELS[path]}", f"exit {run.returncode}, {len(run.pdfs)} PDFs",
@@ -330,9 +338,15 @@ def sizes_section(args: argparse.Namespace, scratch: Path, pdf_file: Path, pages
     for clinics in args.sizes:
         fleet = make_fleet(scratch, f"size-{clinics}", clinics, args.seed)
         output = fleet.root.parent / "output"
-        full = _child("full", fleet.root, output, args.today, pdf_file, pages)
-        noop = _child("noop", fleet.root, output, args.today, pdf_file, pages)
-        shutil.rmtree(fleet.root.parent)
+        try:
+            full = _child("full", fleet.root, output, args.today, pdf_file, pages)
+            noop = _child("noop", fleet.root, output, args.today, pdf_file, pages)
+        except RuntimeError as exc:
+            row(f"fixed-PDF builds, {fleet.documents} documents", "ended early", "", False)
+            print(f"    {exc}", flush=True)
+            return
+        finally:
+            shutil.rmtree(fleet.root.parent)
         if not full["ok"] or full["built"] != fleet.documents or not noop["ok"] or noop["built"]:
             row(f"fixed-PDF builds, {fleet.documents} documents", f"{full['built']} built, then {noop['built']}",
                 f"{fleet.documents}, then none", False)
@@ -343,13 +357,14 @@ def sizes_section(args: argparse.Namespace, scratch: Path, pdf_file: Path, pages
                   "build_ms": 1000 * full["seconds"] / fleet.documents,
                   "render_ms": 1000 * full["render_s"] / fleet.documents,
                   "publish_ms": 1000 * full["publish_s"] / fleet.documents,
-                  "extra_kb": 1024 * (full["peak_mb"] - full["peak_before_mb"]) / fleet.documents}
+                  "peak_mb": max(full["peak_mb"], noop["peak_mb"])}
+        result["extra_kb"] = 1024 * (result["peak_mb"] - full["peak_before_mb"]) / fleet.documents
         results.append(result)
         row(f"{fleet.documents:>6,} documents: full build", f"{full['seconds']:.1f} s, {result['build_ms']:.1f} ms/doc",
             f"(render {result['render_ms']:.1f}, publish {result['publish_ms']:.1f} ms/doc)")
         row("  no-op rebuild", f"{noop['seconds']:.2f} s", f"({noop['seconds'] / full['seconds']:.1%} of the full)")
-        row("  peak memory of the building process", f"{full['peak_mb']:.0f} MB",
-            f"({full['peak_before_mb']:.0f} MB before; {result['extra_kb']:.0f} kB/doc more)")
+        row("  peak memory of the building process", f"{full['peak_mb']:.0f} MB, no-op {noop['peak_mb']:.0f} MB",
+            f"({full['peak_before_mb']:.0f} MB before: {result['extra_kb']:.0f} kB/doc)")
     figures["sizes"] = results
     small, large = results[0], results[-1]
     for key, label in (("build_ms", "full build"), ("publish_ms", "publishing")):
@@ -387,8 +402,9 @@ def projection(figures: dict) -> None:
     figures["projection"] = {"documents": PROJECTED_DOCUMENTS, "core_s_per_document": core_s,
                              "serial_s_per_document": serial_s, "wall_s": rows, "saturates_at_cores": saturated}
     print(f"projection for {PROJECTED_DOCUMENTS:,} PDFs: {core_s * 1000:.0f} ms of a worker core a document "
-          f"(Dask, overhead included) / cores + {serial_s * 1000:.1f} ms of the building process a document "
-          f"(plan, render, publish: the fixed-PDF build of {sizes[-1]['documents']:,})", flush=True)
+          f"(the Dask build's, overhead included) / cores + {serial_s * 1000:.1f} ms of the building process a "
+          f"document (plan, render, publish: the fixed-PDF build of {sizes[-1]['documents']:,}); a sum, as if the "
+          "two never overlapped, so an upper bound", flush=True)
     for cores, seconds in rows.items():
         print(f"  {cores:>3} worker cores: {seconds / 60:6.1f} min", flush=True)
     print(f"  the building process is the bottleneck from about {saturated:.0f} worker cores: beyond that it "
