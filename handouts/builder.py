@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 
 from importlib.metadata import version
 
-from . import __version__, checks, code_digest, content, fonts, interrupt, pool, publish
+from . import __version__, checks, code_digest, content, files, fonts, interrupt, pool, publish
 from .models import Patient, Variant
 from .plan import Job, Plan, Selection, plan, unlisted_reason
 from .problems import BuildError, Problem, relpath
@@ -69,7 +69,7 @@ def _short(data: bytes) -> str:
 
 
 class Digests:
-    """Digests of input files, each file read once per build."""
+    """Digests of input files, each file read once per build (see files.one_read_per_file)."""
 
     def __init__(self, root: Path):
         self.root = root
@@ -88,8 +88,8 @@ class Digests:
             inside = path.is_relative_to(self.root) and "site-packages" not in path.parts
             name = str(path.relative_to(self.root)) if inside else f"font:{path.name}"
             # A file that is missing or is not a regular file (a FIFO would block) is not read: the stage that
-            # uses it reports it.
-            self._files[path] = (name, _short(path.read_bytes()) if path.is_file() else "not-a-file")
+            # uses it reports it. One the run has read already is hashed from the bytes it read.
+            self._files[path] = (name, files.sha256(path)[:16] if path.is_file() else "not-a-file")
         return self._files[path]
 
     def of(self, job: Job, variant_spec: str) -> dict[str, str]:
@@ -138,6 +138,11 @@ def _load_memo(output_dir: Path) -> dict[str, list]:
 
 def check(root: Path, selection: Selection, today: dt.date, strict: bool) -> Outcome:
     """Validate everything and render every document's HTML (templates included), but print no PDF."""
+    with files.one_read_per_file():
+        return _check(root, selection, today, strict)
+
+
+def _check(root: Path, selection: Selection, today: dt.date, strict: bool) -> Outcome:
     from .render import Renderer
     library, review = _load_and_review(root, today, strict)
     the_plan = plan(library, selection)
@@ -179,7 +184,8 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
     publish.mark(output_dir)          # a folder the pipeline writes into is its own, however it was called
     manifest = Manifest.load(output_dir)
     try:
-        outcome = _build(root, output_dir, selection, today, strict, jobs, report, verify, manifest)
+        with files.one_read_per_file():         # loading, checks, plan and digests share each file's bytes
+            outcome = _build(root, output_dir, selection, today, strict, jobs, report, verify, manifest)
     except BaseException:
         _export(manifest, failing=True)
         raise
