@@ -420,8 +420,9 @@ class Manifest:
         transaction for all the changes, none when there are none."""
         dropped: list[str] = []
         seen: dict[str, Stat] = {}
+        folders: dict[str, bool] = {}
         for path, entry in self.entries.items():
-            found = self._unchanged(path, entry, verify)
+            found = self._unchanged(path, entry, verify, folders)
             if found is None:
                 dropped.append(path)
             elif found != self.stats.get(path):
@@ -436,13 +437,18 @@ class Manifest:
             self.stats.pop(path, None)
         self.stats.update(seen)
 
-    def _unchanged(self, path: str, entry: Entry, verify: bool) -> Stat | None:
-        """The PDF's size, time and inode when it is still the entry's; None when it is gone or differs."""
-        if not inside(self.output_dir, path):
-            return None
+    def _unchanged(self, path: str, entry: Entry, verify: bool, folders: dict[str, bool]) -> Stat | None:
+        """The PDF's size, time and inode when it is still the entry's; None when it is gone or differs, or is not
+        a regular file reached through no link (as `inside`, with each folder looked at once)."""
+        folder = path.rpartition("/")[0]
+        if folder not in folders:
+            folders[folder] = self._plain_folder(folder)
         file = self.output_dir / path
         try:
-            if not verify and _stat_of(file.stat()) == self.stats.get(path):
+            info = os.lstat(file)
+            if not folders[folder] or not stat.S_ISREG(info.st_mode):
+                return None
+            if not verify and _stat_of(info) == self.stats.get(path):
                 return self.stats[path]
             with open_regular(file) as handle:
                 found = _stat_of(os.fstat(handle.fileno()))
@@ -450,6 +456,16 @@ class Manifest:
         except OSError:
             return None
         return found if digest == entry.sha256 else None
+
+    def _plain_folder(self, folder: str) -> bool:
+        """A document's folder (`<clinic>/<language>`: entries are of the catalogue's shape, with no '..') is a
+        folder of the output folder, each step a real folder and not a link."""
+        try:
+            parts = folder.split("/")
+            return all(stat.S_ISDIR(os.lstat(self.output_dir.joinpath(*parts[:n])).st_mode)
+                       for n in range(1, len(parts) + 1))
+        except OSError:
+            return False
 
     def save_behind(self) -> None:
         """Store the documents held behind their source, when they changed since the store was read: one
