@@ -281,6 +281,7 @@ def test_sweep_removes_only_the_tools_own_temporary_files(project: Path) -> None
     assert result.returncode == 0, result.stderr
     assert {name: (output / name).read_bytes() for name in foreign} == foreign
     assert not any((output / name).exists() for name in stale)
+    assert sorted(store_rows(output)) == sorted([SCREEN, PRINT, US_SCREEN])        # the store is no leftover
 
 
 # --- 7. manifest and ledger are data, not instructions ---------------------------------------------------------

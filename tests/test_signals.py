@@ -41,8 +41,11 @@ def manifest(output: Path) -> list[dict]:
 
 
 def published(output: Path) -> list[dict]:
-    """The documents of the manifest's store, the truth while a build runs (one entry written per PDF)."""
-    return [vars(entry) for _, entry in sorted(Manifest.load(output).entries.items())]
+    """The documents of the manifest's store, the truth while a build runs (one entry written per PDF), read
+    while the build writes it."""
+    manifest = Manifest.load(output)
+    assert manifest.problems == []
+    return [vars(entry) for _, entry in sorted(manifest.entries.items())]
 
 
 def session(sid: int) -> list[str]:
