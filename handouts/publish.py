@@ -296,7 +296,7 @@ class Manifest:
         """The manifest as data, from the store, or from manifest.json when there is no store: an entry whose path
         is not a document of the catalogue's shape, or does not agree with its fields, is left out with a warning
         (never deleted); an unreadable store or manifest is rebuilt from what is built, with a warning. Nothing is
-        written."""
+        changed (reading the store may leave SQLite's -wal and -shm files beside it)."""
         store = output_dir / cls.STORE
         if store.exists() or store.is_symlink():
             try:
