@@ -384,9 +384,9 @@ def content_signature(root: Path, today: dt.date) -> tuple:
     it): a stat per file, no read. A cache of anything made from the content is valid while this is equal."""
     stats = []
     for top in ("content", "templates"):
-        for folder, dirs, files in os.walk(root / top):
+        for folder, dirs, names in os.walk(root / top):
             dirs.sort()
-            for name in sorted(files):
+            for name in sorted(names):
                 try:
                     st = os.stat(os.path.join(folder, name))
                 except OSError:
