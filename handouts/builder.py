@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import secrets
+import sqlite3
 import stat
 import threading
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from typing import Callable, Iterator
 
 from importlib.metadata import version
 
-from . import __version__, checks, code_digest, content, fonts, pool, publish
+from . import __version__, checks, code_digest, content, files, fonts, interrupt, pool, publish
 from .models import Patient, Variant
 from .plan import Job, Plan, Selection, plan, unlisted_reason
 from .problems import BuildError, Problem, relpath
@@ -68,7 +69,7 @@ def _short(data: bytes) -> str:
 
 
 class Digests:
-    """Digests of input files, each file read once per build."""
+    """Digests of input files, each file read once per build (see files.one_read_per_file)."""
 
     def __init__(self, root: Path):
         self.root = root
@@ -87,8 +88,8 @@ class Digests:
             inside = path.is_relative_to(self.root) and "site-packages" not in path.parts
             name = str(path.relative_to(self.root)) if inside else f"font:{path.name}"
             # A file that is missing or is not a regular file (a FIFO would block) is not read: the stage that
-            # uses it reports it.
-            self._files[path] = (name, _short(path.read_bytes()) if path.is_file() else "not-a-file")
+            # uses it reports it. One the run has read already is hashed from the bytes it read.
+            self._files[path] = (name, files.sha256(path)[:16] if path.is_file() else "not-a-file")
         return self._files[path]
 
     def of(self, job: Job, variant_spec: str) -> dict[str, str]:
@@ -137,6 +138,11 @@ def _load_memo(output_dir: Path) -> dict[str, list]:
 
 def check(root: Path, selection: Selection, today: dt.date, strict: bool) -> Outcome:
     """Validate everything and render every document's HTML (templates included), but print no PDF."""
+    with files.one_read_per_file():
+        return _check(root, selection, today, strict)
+
+
+def _check(root: Path, selection: Selection, today: dt.date, strict: bool) -> Outcome:
     from .render import Renderer
     library, review = _load_and_review(root, today, strict)
     the_plan = plan(library, selection)
@@ -166,19 +172,52 @@ Progress = Callable[[str, str], None]          # (what happened, document path)
 
 
 def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, strict: bool = False,
-          jobs: int | None = None, progress: Progress | None = None) -> Outcome:
+          jobs: int | None = None, progress: Progress | None = None, verify: bool = False) -> Outcome:
     """Build what changed. A document with errors, or over its page limit, keeps its last good PDF; the others
-    still build."""
+    still build. A PDF in place is recognised as unchanged by its size, modification time and inode, and read
+    only when they differ; `verify` hashes every one. However the run ends (an error or a signal included),
+    manifest.json is exported from the manifest's store before it returns."""
     report = progress or (lambda event, path: None)
     jobs = jobs or os.cpu_count() or 1
-    if jobs > 1 and not (output_dir / Manifest.NAME).exists():
+    if jobs > 1 and not Manifest.exists(output_dir):
         pool.start()      # everything will be printed: let the fork server's imports overlap loading and planning
     publish.mark(output_dir)          # a folder the pipeline writes into is its own, however it was called
+    manifest = Manifest.load(output_dir)
+    try:
+        with files.one_read_per_file():         # loading, checks, plan and digests share each file's bytes
+            outcome = _build(root, output_dir, selection, today, strict, jobs, report, verify, manifest)
+    except BaseException:
+        _export(manifest, failing=True)
+        raise
+    _export(manifest, failing=False)
+    return outcome
+
+
+def _export(manifest: Manifest, failing: bool) -> None:
+    """Write manifest.json from the store, and close it. A signal landing meanwhile does not stop the export:
+    later signals are ignored, so it is done again, to the end, before the signal's exception goes on. When the
+    run is already failing, an export that fails too is logged, and the first error is the one reported."""
+    try:
+        try:
+            manifest.export()
+        except interrupt.Interrupted:
+            manifest.export()
+            raise
+    except (OSError, sqlite3.Error) as exc:
+        if not failing:
+            raise
+        LOGGER.warning("%s: not exported (%s)", manifest.output_dir / Manifest.NAME, exc)
+    finally:
+        manifest.close()
+
+
+def _build(root: Path, output_dir: Path, selection: Selection, today: dt.date, strict: bool, jobs: int,
+           report: Progress, verify: bool, manifest: Manifest) -> Outcome:
     memo = _load_memo(output_dir)
     try:
         library, the_plan, review = prepare(root, selection, today, strict, memo)
     except BuildError as exc:          # the catalogue itself is unusable: nothing can be planned, nothing removed
-        return _catalogue_failed(output_dir, selection, exc.problems, report)
+        return _catalogue_failed(manifest, selection, exc.problems, report)
     if review.memo != memo:
         write_atomic(output_dir, MEMO, json.dumps(review.memo, ensure_ascii=False).encode())
     outcome = Outcome(problems=list(review.problems))
@@ -186,10 +225,8 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
         outcome.failed.append(failed.output)
         outcome.problems += failed.problems
         report("failed", failed.output)
-    manifest = Manifest.load(output_dir)
     outcome.problems += manifest.problems + _old_patient_sheets(output_dir)
-    manifest.sweep(_own_folders(library, manifest))
-    behind_before = dict(manifest.behind)
+    manifest.sweep(_own_folders(library, manifest), verify)
     for held in the_plan.behind:
         outcome.behind.append(held.output)
         outcome.problems += held.problems
@@ -200,6 +237,7 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
         entry = manifest.entries.get(path)
         if path not in held_back and (entry is None or _selected(selection, entry)):
             del manifest.behind[path]
+    manifest.save_behind()
     _remove_unlisted(library, manifest, selection, {f.output for f in the_plan.failed}, outcome, report)
 
     tasks: list[tuple[Job, str]] = []
@@ -243,8 +281,6 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
         manifest.publish(entry, result.pdf)
         (outcome.changed if job.output in existed else outcome.added).append(job.output)
         report("changed" if job.output in existed else "added", job.output)
-    if not manifest.output_dir.joinpath(Manifest.NAME).exists() or manifest.behind != behind_before:
-        manifest.save()
     outcome.problems = sorted(set(outcome.problems))
     return outcome
 
@@ -271,10 +307,9 @@ def _old_patient_sheets(output_dir: Path) -> list[Problem]:
                                     "move them to the patients' records and delete the folder", "privacy", "warning")]
 
 
-def _catalogue_failed(output_dir: Path, selection: Selection, problems: list[Problem],
+def _catalogue_failed(manifest: Manifest, selection: Selection, problems: list[Problem],
                       report: Progress) -> Outcome:
     """The catalogue cannot be read: every selected document the manifest lists fails and keeps its PDF."""
-    manifest = Manifest.load(output_dir)
     outcome = Outcome(problems=sorted(set(problems) | set(manifest.problems)))
     for path, entry in sorted(manifest.entries.items()):
         if _selected(selection, entry):
@@ -349,9 +384,9 @@ def content_signature(root: Path, today: dt.date) -> tuple:
     it): a stat per file, no read. A cache of anything made from the content is valid while this is equal."""
     stats = []
     for top in ("content", "templates"):
-        for folder, dirs, files in os.walk(root / top):
+        for folder, dirs, names in os.walk(root / top):
             dirs.sort()
-            for name in sorted(files):
+            for name in sorted(names):
                 try:
                     st = os.stat(os.path.join(folder, name))
                 except OSError:

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, NonNegativeInt, PositiveInt, StringConstraints, field_validator, model_validator
 
 from . import code_digest, contrast, fonts, markdown_ext, translation, yamlio
+from .files import contents as file_bytes, sha256 as file_sha256
 from .content import Block, Library
 from .models import Model, Slug, SourceType, Text, validate
 from .problems import BuildError, Problem, relpath, shorten
@@ -350,12 +351,12 @@ class Checker:
         self._salt = "\n".join([code_digest(),
                                 *(f"{name} {version(name)}" for name in ("markdown", "nh3", "pyphen")),
                                 *(f"{name} {value}" for name, value in fonts.fallback_versions().items()),
-                                *(hashlib.sha256(Path(file).read_bytes()).hexdigest() for file in policy.files)])
+                                *(file_sha256(Path(file)) for file in policy.files)])
 
     def block(self, block: Block, memo: dict[str, list] | None = None) -> list[Problem]:
         """Every rule on one block. Only the review dates depend on the day: the other rules' findings are
         taken from `memo` (an earlier run's) when the block's file, the policy and the code are unchanged."""
-        key = hashlib.sha256(f"{self._salt}\n{block.path}\n".encode() + block.file.read_bytes()).hexdigest()
+        key = hashlib.sha256(f"{self._salt}\n{block.path}\n".encode() + file_bytes(block.file)).hexdigest()
         found = (memo or {}).get(key)
         if found is None:
             fragment, removed = markdown_ext.to_html(self.md, block.body, block.file.parent)

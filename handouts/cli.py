@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--kind", help="only this kind of document, e.g. leaflet or consent")
     parser.add_argument("--variant", help="only this variant, e.g. screen")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    parser.add_argument("--verify", action="store_true",
+                        help="build: read and hash every PDF already in the output folder to tell whether it is "
+                             "unchanged (by default one whose size, modification time and inode are as recorded "
+                             "is taken as unchanged without being read)")
     parser.add_argument("--format", "--report", dest="format", choices=["text", "json"], default="text",
                         help="text for people, json for machines (a report on standard output)")
     parser.add_argument("--jobs", type=_positive, default=None,
@@ -208,7 +212,7 @@ def _build(args: argparse.Namespace, parser: argparse.ArgumentParser, selection:
     progress = _Progress(bar)
     try:
         outcome = builder.build(args.root, output, selection, today, args.strict, jobs=args.jobs,
-                                progress=progress)
+                                progress=progress, verify=args.verify)
     except interrupt.Interrupted as exc:
         done = "1 document was" if progress.published == 1 else f"{progress.published} documents were"
         exc.note = f"{done} published, the rest will be built by the next run"
@@ -255,7 +259,7 @@ def _watch(args: argparse.Namespace, parser: argparse.ArgumentParser, selection:
     def rebuild() -> None:
         # An unusable catalogue is an outcome like any other (builder.build fails its documents): keep watching.
         outcome = builder.build(args.root, output, selection, args.today or dt.date.today(), args.strict,
-                                jobs=args.jobs, progress=_Progress(False))
+                                jobs=args.jobs, progress=_Progress(False), verify=args.verify)
         for problem in outcome.problems:
             print(problem.format(), file=sys.stderr, flush=True)
         LOGGER.info("%s", _summary(outcome))
@@ -267,8 +271,8 @@ def _watch(args: argparse.Namespace, parser: argparse.ArgumentParser, selection:
 def _claim_output(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Path:
     """The output folder, made or adopted as this tool's own (a marker file says so). A folder that exists, holds
     anything and was not made by this tool is refused: the build writes and removes files there. The project's
-    default output/ is adopted when it already holds this tool's manifest.json."""
-    from .publish import MARKER, mark
+    default output/ is adopted when it already holds this tool's manifest (manifest.json, or its store)."""
+    from .publish import MARKER, Manifest, mark
     default = args.root / "output"
     output = (args.output or default).resolve()
     shown = str(args.output or default)
@@ -279,7 +283,7 @@ def _claim_output(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             present = {p.name for p in output.iterdir()} - {".lock"}
         except OSError as exc:
             parser.error(f"--output {shown}: cannot read: {exc.strerror}")
-        adopt = output == default.resolve() and (output / "manifest.json").is_file()
+        adopt = output == default.resolve() and Manifest.exists(output)
         if present and not adopt:
             parser.error(f"--output {shown}: the folder is not empty and was not made by build.py (no {MARKER} "
                          "file); give a new or empty folder")

@@ -3,15 +3,22 @@
 A FIFO, a device or a directory is refused without being opened for reading (opening a FIFO would wait for a
 writer forever, reading a device may never end), as is a symbolic link that leads outside the project. A UTF-8
 byte order mark and CRLF line ends are accepted; a byte that is not UTF-8 is reported with its line.
+
+Inside `one_read_per_file()` (a build) each file is opened once: its bytes are kept, by resolved path, for the
+rest of the run, so that loading, checking, planning and the digests recorded in the manifest all see the same
+bytes. Outside it (the staff app's long-lived process) every read goes to the disk.
 """
 
 from __future__ import annotations
 
 import codecs
+import hashlib
 import os
 import stat
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import IO
+from typing import IO, Iterator
 
 from .problems import BuildError, Problem, shorten
 
@@ -36,9 +43,61 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def guard(file: Path, shown: str, root: Path | None, limit: int = MAX_BYTES) -> None:
+class Reads:
+    """The files read during one run: the bytes of each (by resolved path), and the sha256 of those only hashed."""
+
+    def __init__(self) -> None:
+        self.data: dict[Path, bytes] = {}
+        self.digests: dict[Path, str] = {}
+
+
+_RUN: ContextVar[Reads | None] = ContextVar("handouts_reads", default=None)
+
+
+@contextmanager
+def one_read_per_file() -> Iterator[Reads]:
+    """Within the block, a file read again gives the bytes read the first time, unopened."""
+    reads = Reads()
+    token = _RUN.set(reads)
+    try:
+        yield reads
+    finally:
+        _RUN.reset(token)
+
+
+def contents(file: Path) -> bytes:
+    """The bytes of a regular file, whatever its size (a policy file, a block checked), read once per run."""
+    reads = _RUN.get()
+    key = file.resolve()
+    if reads is not None and key in reads.data:
+        return reads.data[key]
+    with open_regular(file) as handle:
+        data = handle.read()
+    if reads is not None:
+        reads.data[key] = data
+    return data
+
+
+def sha256(file: Path) -> str:
+    """The sha256 of a regular file's bytes: of those already read in this run, or read to be hashed (a font or
+    an image, whose bytes are not kept)."""
+    reads = _RUN.get()
+    key = file.resolve()
+    if reads is not None and key in reads.digests:
+        return reads.digests[key]
+    if reads is not None and key in reads.data:
+        digest = hashlib.sha256(reads.data[key]).hexdigest()
+    else:
+        with open_regular(file) as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    if reads is not None:
+        reads.digests[key] = digest
+    return digest
+
+
+def guard(file: Path, shown: str, root: Path | None, limit: int = MAX_BYTES) -> Path:
     """Raise BuildError unless `file` is a regular file of at most `limit` bytes, inside `root` (after following
-    links) when a root is given. Nothing is opened."""
+    links) when a root is given. Nothing is opened. Returns the file's resolved path."""
     try:
         target = file.resolve()        # a link, or a linked folder on the way, may lead anywhere
         if root is not None and not target.is_relative_to(root.resolve()):
@@ -50,6 +109,7 @@ def guard(file: Path, shown: str, root: Path | None, limit: int = MAX_BYTES) -> 
         raise _refuse(shown, f"{_kind(info.st_mode)}, not a file: not read")
     if info.st_size > limit:
         raise _refuse(shown, f"{info.st_size:,} bytes, over the limit of {limit:,} bytes: not read")
+    return target
 
 
 class NotRegular(OSError):
@@ -70,8 +130,14 @@ def open_regular(file: str | os.PathLike) -> IO[bytes]:
 
 def read_bytes(file: Path, shown: str, root: Path | None, limit: int = MAX_BYTES) -> bytes:
     """The bytes of a file that passes `guard`, checked again once open (one swapped for a FIFO or a device in
-    between is still refused) and never read past the limit."""
-    guard(file, shown, root, limit)
+    between is still refused) and never read past the limit. Read once per run (see `one_read_per_file`)."""
+    target = guard(file, shown, root, limit)
+    reads = _RUN.get()
+    if reads is not None and target in reads.data:
+        data = reads.data[target]
+        if len(data) > limit:
+            raise _refuse(shown, f"over the limit of {limit:,} bytes: not read")
+        return data
     try:
         with open_regular(file) as handle:
             data = handle.read(limit + 1)
@@ -81,6 +147,8 @@ def read_bytes(file: Path, shown: str, root: Path | None, limit: int = MAX_BYTES
         raise _refuse(shown, f"cannot read: {exc.strerror}") from None
     if len(data) > limit:
         raise _refuse(shown, f"over the limit of {limit:,} bytes: not read")
+    if reads is not None:
+        reads.data[target] = data
     return data
 
 

@@ -5,8 +5,10 @@ print shop. Every case starts from one baseline build (three documents) copied i
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -31,10 +33,26 @@ def run(project: Path, *args: str) -> subprocess.CompletedProcess:
                            TODAY.isoformat(), *args], capture_output=True, text=True, cwd=project)
 
 
+STORE_FILES = (".manifest.sqlite", ".manifest.sqlite-wal", ".manifest.sqlite-shm")
+
+
 def files(folder: Path) -> dict[str, bytes]:
-    """Every file under `folder` and its bytes (the lock file aside)."""
+    """Every file under `folder` and its bytes; the lock file aside, and the manifest's store, which records the
+    PDFs' sizes, times and inodes (new in a copied folder): its entries are compared through manifest.json, which
+    every build exports from it."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != ".lock"}
+            if p.is_file() and p.name != ".lock" and p.name not in STORE_FILES}
+
+
+def forget_store(output: Path) -> None:
+    """Leave only manifest.json, as an older release did."""
+    for name in STORE_FILES:
+        (output / name).unlink(missing_ok=True)
+
+
+def store_rows(output: Path) -> dict[str, dict]:
+    with sqlite3.connect(output / publish.Manifest.STORE) as db:
+        return {path: json.loads(entry) for path, entry in db.execute("SELECT path, entry FROM documents")}
 
 
 def manifest_paths(output: Path) -> list[str]:
@@ -251,7 +269,7 @@ def test_sweep_removes_only_the_tools_own_temporary_files(project: Path) -> None
     foreign = {".notes.tmp": b"a", "notes/.x.tmp": b"b", "notes/deep/.y.pdf.abcd1234.tmp": b"c",
                "elsewhere/en/.acne-scars-leaflet-screen.pdf.abcd1234.tmp": b"d", f"{UK}/en/.notes.tmp": b"e",
                f"{UK}/.x.pdf.abcd1234.tmp": b"f"}
-    stale = [".manifest.json.abcd1234.tmp", f"{UK}/en/.acne-scars-leaflet-screen.pdf.k2_9x0qz.tmp",
+    stale = [".manifest.json.abcd1234.tmp", "..manifest.sqlite.0dd_ab12.tmp", f"{UK}/en/.acne-scars-leaflet-screen.pdf.k2_9x0qz.tmp",
              "deliveries/.delivery-0001-2026-11-24.zip.abcdefgh.tmp"]
     for name, data in foreign.items():
         (output / name).parent.mkdir(parents=True, exist_ok=True)
@@ -263,27 +281,35 @@ def test_sweep_removes_only_the_tools_own_temporary_files(project: Path) -> None
     assert result.returncode == 0, result.stderr
     assert {name: (output / name).read_bytes() for name in foreign} == foreign
     assert not any((output / name).exists() for name in stale)
+    assert sorted(store_rows(output)) == sorted([SCREEN, PRINT, US_SCREEN])        # the store is no leftover
 
 
 # --- 7. manifest and ledger are data, not instructions ---------------------------------------------------------
 
-def _forge(output: Path, *paths: str) -> None:
-    """Add entries copied from a real one, with other paths, to the manifest."""
-    manifest = json.loads((output / "manifest.json").read_text())
-    real = next(d for d in manifest["documents"] if d["path"] == PRINT)
+def _forge(output: Path, where: str, *paths: str) -> None:
+    """Add entries copied from a real one, with other paths, to the manifest: to its store (the truth), or to the
+    manifest.json of an older release's folder (no store)."""
     victim = output.parent.parent / "victim.pdf"
-    for path in paths:
-        manifest["documents"].append({**real, "path": path, "sha256": __import__("hashlib").sha256(
-            victim.read_bytes()).hexdigest()})
-    (output / "manifest.json").write_text(json.dumps(manifest))
+    real = json.loads((output / "manifest.json").read_text())
+    forged = [{**next(d for d in real["documents"] if d["path"] == PRINT), "path": path,
+               "sha256": hashlib.sha256(victim.read_bytes()).hexdigest()} for path in paths]
+    if where == "store":
+        with sqlite3.connect(output / publish.Manifest.STORE) as db:
+            db.executemany("INSERT INTO documents (path, entry) VALUES (?, ?)",
+                           [(entry["path"], json.dumps(entry)) for entry in forged])
+    else:
+        forget_store(output)
+        real["documents"] += forged
+        (output / "manifest.json").write_text(json.dumps(real))
 
 
-def test_manifest_paths_outside_the_folder_delete_and_pack_nothing(project: Path) -> None:
+@pytest.mark.parametrize("where", ["store", "json"])
+def test_manifest_paths_outside_the_folder_delete_and_pack_nothing(project: Path, where: str) -> None:
     output = project / "output"
     victim = project.parent / "victim.pdf"
     victim.write_bytes(b"%PDF-1.7 someone else's")
-    _forge(output, "../../victim.pdf", "/etc/passwd", str(victim), f"{UK}/en/../../../victim.pdf")
-    shown = output / "manifest.json"
+    _forge(output, where, "../../victim.pdf", "/etc/passwd", str(victim), f"{UK}/en/../../../victim.pdf")
+    shown = output / (publish.Manifest.STORE if where == "store" else "manifest.json")
     result = run(project, *ONE)
     assert result.returncode == 0, result.stderr
     assert (f"{shown}:1: warning: manifest: document 4 ('../../victim.pdf') is not a document of the catalogue's "
@@ -291,7 +317,9 @@ def test_manifest_paths_outside_the_folder_delete_and_pack_nothing(project: Path
     assert f"{shown}:1: warning: manifest: document 5 ('/etc/passwd') is not a document" in result.stderr
     assert "0 removed" in result.stderr
     assert victim.read_bytes() == b"%PDF-1.7 someone else's"
-    _forge(output, "../../victim.pdf", "/etc/passwd")
+    assert sorted(store_rows(output)) == sorted([SCREEN, PRINT, US_SCREEN])       # the forged rows are gone
+    assert sorted(manifest_paths(output)) == sorted([SCREEN, PRINT, US_SCREEN])
+    _forge(output, where, "../../victim.pdf", "/etc/passwd")
     delivered = run(project, "deliver")
     assert delivered.returncode == 0, delivered.stderr
     with zipfile.ZipFile(output / "deliveries/delivery-0001-2026-11-24.zip") as bundle:
@@ -303,11 +331,9 @@ def test_master_replaced_by_a_symlink_is_not_packed(project: Path) -> None:
     output = project / "output"
     victim = project.parent / "victim.pdf"
     victim.write_bytes(b"%PDF-1.7 someone else's")
-    manifest = json.loads((output / "manifest.json").read_text())
-    for doc in manifest["documents"]:
-        if doc["path"] == PRINT:
-            doc["sha256"] = __import__("hashlib").sha256(victim.read_bytes()).hexdigest()
-    (output / "manifest.json").write_text(json.dumps(manifest))
+    entry = {**store_rows(output)[PRINT], "sha256": hashlib.sha256(victim.read_bytes()).hexdigest()}
+    with sqlite3.connect(output / publish.Manifest.STORE) as db:
+        db.execute("UPDATE documents SET entry = ? WHERE path = ?", (json.dumps(entry), PRINT))
     (output / PRINT).unlink()
     (output / PRINT).symlink_to(victim)
     result = run(project, "deliver")
@@ -316,17 +342,49 @@ def test_master_replaced_by_a_symlink_is_not_packed(project: Path) -> None:
     assert not (output / "deliveries").exists()
 
 
-def test_corrupt_manifest_is_rebuilt_and_deletes_nothing(project: Path) -> None:
+@pytest.mark.parametrize("damaged", ["manifest.json, no store", "store", "store and manifest.json"])
+def test_corrupt_manifest_is_rebuilt_and_deletes_nothing(project: Path, damaged: str) -> None:
+    """An unreadable store is made again from manifest.json; an unreadable manifest.json (with no store to read,
+    or an unreadable one) from what is built: the selected document, built again."""
     output = project / "output"
     before = files(output)
-    (output / "manifest.json").write_text("{not json")
+    forget_store(output)
+    if "store" in damaged:
+        (output / publish.Manifest.STORE).write_bytes(b"SQLite format 3\0 and then nothing of the kind" * 100)
+    if "manifest.json" in damaged:
+        (output / "manifest.json").write_text("{not json")
     result = run(project, *ONE)
     assert result.returncode == 0, result.stderr
-    assert f"{output / 'manifest.json'}:1: warning: manifest: unreadable (JSONDecodeError" in result.stderr
+    store_warning = (f"{output / publish.Manifest.STORE}:1: warning: manifest: unreadable (DatabaseError: file is not "
+                     "a database); it is rebuilt from manifest.json and what is built, and no file is deleted")
+    assert (store_warning in result.stderr) == ("store" in damaged)
+    assert (f"{output / 'manifest.json'}:1: warning: manifest: unreadable (JSONDecodeError" in result.stderr) == (
+        "manifest.json" in damaged)
     after = files(output)
     assert {k: after[k] for k in before if k.endswith(".pdf")} == {k: v for k, v in before.items()
                                                                     if k.endswith(".pdf")}
-    assert manifest_paths(output) == [SCREEN]
+    expected = [SCREEN] if "manifest.json" in damaged else sorted([SCREEN, PRINT, US_SCREEN])
+    assert sorted(manifest_paths(output)) == expected and sorted(store_rows(output)) == expected
+    again = run(project, *ONE)
+    assert again.returncode == 0 and "warning" not in again.stderr, again.stderr
+
+
+def test_store_swapped_for_a_link_is_not_followed(project: Path) -> None:
+    """A link in place of the store (or of its log) would send SQLite's writes anywhere: it is reported, and the
+    store made again in its place; the file it pointed to is left as it was."""
+    output = project / "output"
+    victim = project.parent / "victim.db"
+    shutil.copy(output / publish.Manifest.STORE, victim)
+    kept = victim.read_bytes()
+    forget_store(output)
+    (output / publish.Manifest.STORE).symlink_to(victim)
+    result = run(project, *ONE)
+    assert result.returncode == 0, result.stderr
+    assert (f"{output / publish.Manifest.STORE}:1: warning: manifest: unreadable (UnsafeStore: .manifest.sqlite is "
+            "not a regular file)") in result.stderr
+    assert victim.read_bytes() == kept
+    assert not (output / publish.Manifest.STORE).is_symlink()
+    assert sorted(store_rows(output)) == sorted([SCREEN, PRINT, US_SCREEN])
 
 
 @pytest.mark.parametrize("damage", ["delete", "corrupt"])
@@ -386,6 +444,7 @@ def test_withdrawn_only_when_the_catalogue_no_longer_lists_it_and_says_why(proje
     output = project / "output"
     assert run(project, "deliver").returncode == 0
     (output / "manifest.json").unlink()                      # lost, but the catalogue still lists the master
+    forget_store(output)
     kept = run(project, "deliver")
     assert kept.returncode == 0 and "nothing changed since the last delivery" in kept.stdout
     edit(project / "content/catalogue.yaml", "  - acne-scars\n", "")      # taken out on purpose

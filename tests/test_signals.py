@@ -1,6 +1,7 @@
 """A build stopped part-way by SIGTERM, SIGINT or SIGHUP: exit 128 + the signal, one line and no traceback, no
-process of the build left (workers, fork server, resource tracker), no temporary file, a manifest that agrees
-with the files, the lock released, and a rerun that builds the rest."""
+process of the build left (workers, fork server, resource tracker), no temporary file, a manifest (its store, and
+the manifest.json exported from it on the way out) that agrees with the files, the lock released, and a rerun
+that builds the rest."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from handouts.publish import Manifest
 
 SELECTION = ["--clinic", "fennick-street-uk", "--kind", "leaflet", "--variant", "screen"]    # five documents
 DOCUMENTS = 5
@@ -31,10 +33,19 @@ def command(project: Path) -> list[str]:
 
 
 def manifest(output: Path) -> list[dict]:
+    """The documents of manifest.json, which a build exports from its store when it ends."""
     try:
         return json.loads((output / "manifest.json").read_text())["documents"]
     except (OSError, ValueError):
         return []
+
+
+def published(output: Path) -> list[dict]:
+    """The documents of the manifest's store, the truth while a build runs (one entry written per PDF), read
+    while the build writes it."""
+    manifest = Manifest.load(output)
+    assert manifest.problems == []
+    return [vars(entry) for _, entry in sorted(manifest.entries.items())]
 
 
 def session(sid: int) -> list[str]:
@@ -53,7 +64,8 @@ def session(sid: int) -> list[str]:
 
 
 def interrupt(project: Path, tmp_path: Path, send) -> tuple[subprocess.CompletedProcess, Path]:
-    """Start a build in its own session, wait for its first published PDF, call send(pid), wait for the end.
+    """Start a build in its own session, wait for its first published PDF (its entry in the store), call
+    send(pid), wait for the end.
     Standard output and error go to files: a process left behind holding a pipe would hang the test."""
     output, scratch = project / "output", tmp_path / "tmpdir"
     scratch.mkdir()
@@ -63,10 +75,10 @@ def interrupt(project: Path, tmp_path: Path, send) -> tuple[subprocess.Completed
                                  start_new_session=True, env={**os.environ, "TMPDIR": str(scratch)})
     try:
         deadline = time.monotonic() + 120
-        while not manifest(output) and build.poll() is None and time.monotonic() < deadline:
+        while not published(output) and build.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
         assert build.poll() is None, "the build ended before it could be interrupted"
-        assert manifest(output), "no PDF was published within two minutes"
+        assert published(output), "no PDF was published within two minutes"
         send(build.pid)
         build.wait(timeout=30)
         deadline = time.monotonic() + 5         # the resource tracker leaves when the building process has
@@ -95,17 +107,18 @@ def assert_clean(result: subprocess.CompletedProcess, output: Path, signum: int)
     entries = manifest(output)
     for entry in entries:
         assert hashlib.sha256((output / entry["path"]).read_bytes()).hexdigest() == entry["sha256"], entry["path"]
+    assert entries == published(output)           # exported on the way out: manifest.json is the store's
     # A document is counted once its entry is written; the signal may fall between the two.
     assert len(entries) - 1 <= int(found[2]) <= len(entries) < DOCUMENTS
     return len(entries)
 
 
-def assert_rerun_builds_the_rest(project: Path, output: Path, published: int) -> None:
+def assert_rerun_builds_the_rest(project: Path, output: Path, done: int) -> None:
     rerun = subprocess.run(command(project), capture_output=True, text=True, cwd=project, timeout=300)
     assert rerun.returncode == 0, rerun.stderr        # the lock was released (else exit 3)
-    assert f"{DOCUMENTS - published} added, 0 changed, 0 removed, {published} unchanged, 0 failed" in rerun.stderr
+    assert f"{DOCUMENTS - done} added, 0 changed, 0 removed, {done} unchanged, 0 failed" in rerun.stderr
     entries = manifest(output)
-    assert len(entries) == DOCUMENTS
+    assert len(entries) == DOCUMENTS and entries == published(output)
     for entry in entries:
         assert hashlib.sha256((output / entry["path"]).read_bytes()).hexdigest() == entry["sha256"], entry["path"]
 
@@ -113,8 +126,7 @@ def assert_rerun_builds_the_rest(project: Path, output: Path, published: int) ->
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
 def test_a_signal_to_the_build_stops_it_cleanly(project: Path, tmp_path: Path, signum: signal.Signals) -> None:
     result, output = interrupt(project, tmp_path, lambda pid: os.kill(pid, signum))
-    published = assert_clean(result, output, signum)
-    assert_rerun_builds_the_rest(project, output, published)
+    assert_rerun_builds_the_rest(project, output, assert_clean(result, output, signum))
 
 
 def test_ctrl_c_reaches_the_whole_process_group(project: Path, tmp_path: Path) -> None:
@@ -168,9 +180,9 @@ def test_a_build_killed_outright_leaves_no_process(project: Path, tmp_path: Path
                              start_new_session=True)
     try:
         deadline = time.monotonic() + 120
-        while not manifest(output) and build.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert build.poll() is None and manifest(output), "the build ended, or published nothing in two minutes"
+        while not published(output) and build.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert build.poll() is None and published(output), "the build ended, or published nothing in two minutes"
         assert len(session(build.pid)) > 2                  # workers, the fork server, the resource tracker
         os.kill(build.pid, signal.SIGKILL)
         build.wait(timeout=30)
@@ -181,6 +193,8 @@ def test_a_build_killed_outright_leaves_no_process(project: Path, tmp_path: Path
     finally:
         if session(build.pid):
             os.killpg(build.pid, signal.SIGKILL)
-    published = len(manifest(output))
-    assert_rerun_builds_the_rest(project, output, published)
+    # No way out ran: the store is the truth (manifest.json is exported again by the next run).
+    for entry in published(output):
+        assert hashlib.sha256((output / entry["path"]).read_bytes()).hexdigest() == entry["sha256"], entry["path"]
+    assert_rerun_builds_the_rest(project, output, len(published(output)))
     assert not list(output.rglob(".*.tmp"))
