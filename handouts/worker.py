@@ -18,6 +18,7 @@ from typing import Iterator
 
 from . import fonts, pool, preflight
 from .content import Library
+from .filesource import FileSource
 from .models import BLEED_PT, PAPER_PT, Patient
 from .plan import Job
 from .printjob import PrintJob, clinic_families, crop_marks, print_job
@@ -54,15 +55,16 @@ class Result:
 
 
 class Worker:
-    """What a process needs to turn HTML into checked PDF bytes: one printer, reused."""
+    """What a process needs to turn HTML into checked PDF bytes: one printer, reused. Made with a project's root,
+    it reads that project's files; made without (a Dask worker's), each task comes with its files."""
 
-    def __init__(self, root: Path, families: list[str]):
+    def __init__(self, root: Path | None = None, families: list[str] | tuple[str, ...] = ()):
         from .pdf import Printer   # WeasyPrint is imported only where something is printed
         self.printer = Printer(root, families)
 
-    def run(self, task: Task) -> Printed:
+    def run(self, task: Task, files: FileSource | None = None) -> Printed:
         try:
-            pdf, pages = self.printer.write(task.job)
+            pdf, pages = self.printer.write(task.job, files)
         except BuildError as exc:
             return Printed(None, 0, tuple(exc.problems), (), _peak_rss_mb())
         findings = preflight.preflight(io.BytesIO(pdf), task.expect, shown_as=task.job.source)
@@ -134,14 +136,16 @@ def _families(library: Library) -> list[str]:
     return sorted({f for c in library.clinics.values() for f in clinic_families(c.clinic)})
 
 
-def _result(job: Job, printed: Printed) -> Result:
+def as_result(job: Job, printed: Printed) -> Result:
+    """A worker's answer as the builder takes it: printing problems pointed at the block line that caused them."""
     problems = tuple(locate(list(printed.printing), job)) + printed.findings
     return Result(job, printed.pdf, printed.pages, problems, printed.peak_rss_mb)
 
 
-def _tasks(library: Library, tasks: list[tuple[Job, str]],
-           patient: Patient) -> Iterator[tuple[Job, Task | BuildError]]:
-    """Each document's HTML, rendered here, as a task for a worker, or the error that stopped it."""
+def render_tasks(library: Library, tasks: list[tuple[Job, str]],
+                 patient: Patient) -> Iterator[tuple[Job, Task | BuildError]]:
+    """Each document's HTML, rendered here (in the building process, whatever prints it), as a task for a
+    worker, or the error that stopped it; one at a time, as they are asked for."""
     renderer = Renderer(library.root)
     for job, digest in tasks:
         try:
@@ -160,20 +164,20 @@ def run_all(library: Library, tasks: list[tuple[Job, str]], patient: Patient, jo
         return
     if jobs <= 1 or len(tasks) == 1:
         worker = worker or Worker(library.root, _families(library))
-        for job, task in _tasks(library, tasks, patient):
+        for job, task in render_tasks(library, tasks, patient):
             if isinstance(task, BuildError):
                 yield Result(job, None, 0, tuple(task.problems), _peak_rss_mb())
             else:
-                yield _result(job, worker.run(task))
+                yield as_result(job, worker.run(task))
         return
     # Start the fork server, then render every document before the first is handed over: starting a worker
     # waits for the fork server to finish its imports, and the rendering fits in that wait when it comes first.
     pool.start()
-    ready = list(_tasks(library, tasks, patient))
+    ready = list(render_tasks(library, tasks, patient))
     for job, task in ready:
         if isinstance(task, BuildError):
             yield Result(job, None, 0, tuple(task.problems), 0.0)
     with pool.executor(min(jobs, len(tasks)), _init, (library.root, _families(library))) as executor:
         submitted = {executor.submit(_run, task): job for job, task in ready if isinstance(task, Task)}
         for future in as_completed(submitted):
-            yield _result(submitted[future], future.result())
+            yield as_result(submitted[future], future.result())

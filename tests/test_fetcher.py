@@ -8,13 +8,14 @@ import pytest
 
 from conftest import ROOT, TODAY
 from handouts import builder
+from handouts.filesource import ProjectFiles
 from handouts.pdf import FetchRefused, ProjectFetcher
 from handouts.plan import Selection
 
 
 @pytest.fixture
 def fetcher() -> ProjectFetcher:
-    return ProjectFetcher((ROOT / "content", ROOT / "templates"))
+    return ProjectFetcher(ProjectFiles(ROOT, []))
 
 
 def test_serves_a_file_inside_the_project(fetcher: ProjectFetcher) -> None:
