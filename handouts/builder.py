@@ -20,15 +20,19 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from importlib.metadata import version
 
 from . import __version__, checks, code_digest, content, files, fonts, interrupt, pool, publish
+from .executors.local import LocalPool
 from .models import Patient, Variant
 from .plan import Job, Plan, Selection, plan, unlisted_reason
 from .problems import BuildError, Problem, relpath
 from .publish import Entry, Manifest, sha256, write_atomic
+
+if TYPE_CHECKING:
+    from .executors import Executor
 
 # Rendering, printing and preflight (Jinja, WeasyPrint, pikepdf) are imported where they are used, so that a
 # rebuild with nothing to do stays fast.
@@ -172,20 +176,23 @@ Progress = Callable[[str, str], None]          # (what happened, document path)
 
 
 def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, strict: bool = False,
-          jobs: int | None = None, progress: Progress | None = None, verify: bool = False) -> Outcome:
+          jobs: int | None = None, progress: Progress | None = None, executor: Executor | None = None,
+          verify: bool = False) -> Outcome:
     """Build what changed. A document with errors, or over its page limit, keeps its last good PDF; the others
-    still build. A PDF in place is recognised as unchanged by its size, modification time and inode, and read
-    only when they differ; `verify` hashes every one. However the run ends (an error or a signal included),
-    manifest.json is exported from the manifest's store before it returns."""
+    still build. `executor` prints (by default the local pool of `jobs` processes). A PDF in place is recognised
+    as unchanged by its size, modification time and inode, and read only when they differ; `verify` hashes every
+    one. However the run ends (an error or a signal included), manifest.json is exported from the manifest's
+    store before it returns."""
     report = progress or (lambda event, path: None)
     jobs = jobs or os.cpu_count() or 1
-    if jobs > 1 and not Manifest.exists(output_dir):
+    if executor is None and jobs > 1 and not Manifest.exists(output_dir):
         pool.start()      # everything will be printed: let the fork server's imports overlap loading and planning
     publish.mark(output_dir)          # a folder the pipeline writes into is its own, however it was called
     manifest = Manifest.load(output_dir)
     try:
         with files.one_read_per_file():         # loading, checks, plan and digests share each file's bytes
-            outcome = _build(root, output_dir, selection, today, strict, jobs, report, verify, manifest)
+            outcome = _build(root, output_dir, selection, today, strict, executor or LocalPool(jobs), report,
+                             verify, manifest)
     except BaseException:
         _export(manifest, failing=True)
         raise
@@ -211,7 +218,7 @@ def _export(manifest: Manifest, failing: bool) -> None:
         manifest.close()
 
 
-def _build(root: Path, output_dir: Path, selection: Selection, today: dt.date, strict: bool, jobs: int,
+def _build(root: Path, output_dir: Path, selection: Selection, today: dt.date, strict: bool, executor: Executor,
            report: Progress, verify: bool, manifest: Manifest) -> Outcome:
     memo = _load_memo(output_dir)
     try:
@@ -264,7 +271,7 @@ def _build(root: Path, output_dir: Path, selection: Selection, today: dt.date, s
                                                library.variants[task[0].variant]), reverse=True)
     existed = set(manifest.entries)
 
-    for result in _print_all(library, tasks, jobs):
+    for result in _print_all(library, tasks, executor):
         outcome.peak_worker_mb = max(outcome.peak_worker_mb, result.peak_rss_mb)
         job = result.job
         over = _over_limit(review, job, result.pages) if result.pdf is not None else None
@@ -350,11 +357,10 @@ def _expected_cost(job: Job, previous: Entry | None, variant: Variant) -> tuple[
             variant.min_text_pt)
 
 
-def _print_all(library: content.Library, tasks: list[tuple[Job, str]], jobs: int):
+def _print_all(library: content.Library, tasks: list[tuple[Job, str]], executor: Executor) -> Iterator:
     if not tasks:
         return iter(())
-    from .worker import run_all
-    return run_all(library, tasks, Patient(), jobs)
+    return executor.run_all(library, tasks, Patient())
 
 
 def _selected(selection: Selection, entry: Entry) -> bool:

@@ -1,0 +1,322 @@
+"""Printing on a Dask cluster (`--scheduler tcp://HOST:PORT`, or `--scheduler local:N` for N worker processes
+started on this machine).
+
+The building process renders each document's HTML and sends it as a task; a worker prints and preflights it and
+sends back the PDF's bytes, which the building process publishes as they come. A worker needs the package (the
+same versions: checked before the first task and again in every task) but never the project folder: the files a
+document refers to (stylesheets, logos, images, colour profiles) travel with the build, each distinct file once,
+as a task of its own keyed by its SHA-256 (a worker that is lost takes nothing with it: the scheduler still has
+the bytes and makes the file again where it is needed). Each worker process keeps one warm printer, made by a
+worker plugin when the worker starts.
+
+Faults: a worker that dies has its documents printed elsewhere by Dask; a document that keeps killing its
+workers fails alone, as does one that fails to print. A lost scheduler, or a worker with other versions, stops
+the build with one line (ClusterError): what was published stays, and the next run builds the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from ..content import Library
+from ..filesource import ProjectFiles, Sent, SentFiles, Shipment
+from ..models import Patient
+from ..plan import Job
+from ..problems import BuildError, Problem, shorten
+from ..worker import Printed, Result, Task, Worker, _families, as_result, render_tasks
+from . import ClusterError
+from .versions import differences, software
+
+LOGGER = logging.getLogger(__name__)
+
+PLUGIN = "handouts-printer"
+IN_FLIGHT_PER_WORKER = 3       # rendered documents sent ahead per worker: enough to keep it busy, and no more held
+CONNECT_S = 30                 # to reach the scheduler, and again for its first worker to join
+CLOSE_S = 10                   # to close the connection and, for local:N, the cluster
+WORKER_COUNT_EVERY_S = 2.0     # how often the number of workers is asked again (workers may join or leave)
+_LOCAL = re.compile(r"local:([1-9][0-9]{0,3})")
+_TCP = re.compile(r"tcp://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})")
+
+
+def scheduler_error(value: str) -> str | None:
+    """What is wrong with a --scheduler value, or None when it is one of the two forms."""
+    if _LOCAL.fullmatch(value):
+        return None
+    found = _TCP.fullmatch(value)
+    if found and 1 <= int(found[2]) <= 65535:
+        return None
+    return "give tcp://HOST:PORT (a Dask scheduler) or local:N (N worker processes on this machine, 1 to 9999)"
+
+
+class VersionMismatch(Exception):
+    """Raised in a task on a worker whose software differs from the building process's."""
+
+
+# --- on each worker ---------------------------------------------------------------------------------------------
+
+try:
+    from distributed import WorkerPlugin
+except ImportError:              # without distributed the module still imports (the CLI says what is missing)
+    WorkerPlugin = object        # type: ignore[misc,assignment]
+
+
+class PrinterPlugin(WorkerPlugin):
+    """A worker's warm printer: WeasyPrint imported (the bundled fonts alone given to fontconfig first), one font
+    configuration and the stylesheets parsed once for all the tasks of every build the worker serves.
+    Registered once per cluster (idempotent): a later build finds the printer warm."""
+
+    idempotent = True
+
+    def __init__(self) -> None:
+        self.printer: Worker | None = None
+
+    def setup(self, worker) -> None:
+        # WeasyPrint copies the fonts it is given into a temporary folder: the worker's own scratch folder, which
+        # Dask removes with the worker.
+        tempfile.tempdir = worker.local_directory
+        self.printer = Worker()
+
+    def teardown(self, worker) -> None:
+        self.printer = None
+
+
+def _printer() -> Worker:
+    from distributed import get_worker
+    plugin = get_worker().plugins.get(PLUGIN)
+    if not isinstance(plugin, PrinterPlugin) or plugin.printer is None:
+        raise RuntimeError(f"the worker has no {PLUGIN} plugin")
+    return plugin.printer
+
+
+def print_task(task: Task, table: dict[str, Sent], blobs: dict[str, bytes], root: Path,
+               expected: dict[str, str]) -> Printed:
+    """On a worker: print and preflight one document with the files sent with it, after checking that this worker
+    has the building process's software (one that joined after the check at the start has not been checked)."""
+    ours = software()
+    if ours != expected:
+        from distributed import get_worker
+        raise VersionMismatch(_mismatch(get_worker().address, differences(ours, expected)))
+    return _printer().run(task, SentFiles(root, table, blobs, task.job.families))
+
+
+def _hold(data: bytes) -> bytes:
+    """A file's bytes, as a task keyed by their digest: kept by the worker that ran it, fetched by the others."""
+    return data
+
+
+def _mismatch(address: str, differing: list[str]) -> str:
+    more = f" and {len(differing) - 1} more" if len(differing) > 1 else ""
+    return (f"the Dask worker at {address} has other software than this machine: {differing[0]}{more}; "
+            "install the same versions of the package and its dependencies on every worker")
+
+
+# --- in the building process ------------------------------------------------------------------------------------
+
+class DaskExecutor:
+    """Prints on the Dask cluster `scheduler` names; connects (or starts local:N) for the first build and keeps the
+    connection for later ones (watch) until `close()`."""
+
+    def __init__(self, scheduler: str):
+        problem = scheduler_error(scheduler)
+        if problem:
+            raise ValueError(f"--scheduler {scheduler}: {problem}")
+        self.scheduler = scheduler
+        self._client = None
+        self._cluster = None
+
+    # connection ------------------------------------------------------------------------------------------------
+
+    def _connect(self):
+        if self._client is not None and self._client.status == "running":
+            return self._client
+        self.close()
+        _quiet_dask()
+        from distributed import Client
+        local = _LOCAL.fullmatch(self.scheduler)
+        try:
+            if local:
+                from distributed import LocalCluster
+                self._cluster = LocalCluster(n_workers=int(local[1]), threads_per_worker=1, processes=True,
+                                             host="127.0.0.1", dashboard_address=None,
+                                             silence_logs=logging.WARNING)
+                self._client = Client(self._cluster, timeout=CONNECT_S)
+            else:
+                self._client = Client(self.scheduler, timeout=CONNECT_S)
+            self._client.wait_for_workers(1, timeout=CONNECT_S)
+        except (OSError, TimeoutError) as exc:
+            self.close()
+            raise ClusterError(f"cannot use the Dask scheduler at {self.scheduler}: {_one_line(exc)}") from None
+        return self._client
+
+    def close(self) -> None:
+        """Close the connection and a cluster this executor started (its worker processes end with it). Safe to
+        call more than once, and after the scheduler was lost."""
+        client, cluster, self._client, self._cluster = self._client, self._cluster, None, None
+        with _silenced():
+            if client is not None:
+                try:
+                    client.close(timeout=CLOSE_S)
+                except Exception:            # a lost scheduler: there is nothing left to close
+                    pass
+            if cluster is not None:
+                try:
+                    cluster.close(timeout=CLOSE_S)
+                except Exception:
+                    pass
+
+    # printing --------------------------------------------------------------------------------------------------
+
+    def run_all(self, library: Library, tasks: list[tuple[Job, str]], patient: Patient) -> Iterator[Result]:
+        if not tasks:
+            return
+        client = self._connect()
+        expected = software()
+        try:
+            self._check_versions(client, expected)
+            client.register_plugin(PrinterPlugin(), name=PLUGIN)
+        except (OSError, TimeoutError) as exc:
+            raise self._lost(exc) from None
+        yield from _Run(client, library, expected, self).results(render_tasks(library, tasks, patient))
+
+    def _check_versions(self, client, expected: dict[str, str]) -> None:
+        """Ask every worker for its software; refuse the first that differs (or cannot answer)."""
+        answers = client.run(software, on_error="return")
+        for address, theirs in sorted(answers.items()):
+            if isinstance(theirs, BaseException):
+                raise ClusterError(f"the Dask worker at {address} cannot run the package's code: "
+                                   f"{_one_line(theirs)}; install the package on every worker")
+            found = differences(theirs, expected)
+            if found:
+                raise ClusterError(_mismatch(address, found))
+
+    def _lost(self, exc: BaseException | None = None) -> ClusterError:
+        self.close()
+        why = f" ({_one_line(exc)})" if exc is not None else ""
+        return ClusterError(f"lost the connection to the Dask scheduler at {self.scheduler}{why}")
+
+
+class _Run:
+    """One build's printing on the cluster: tasks sent as they are rendered, a few per worker ahead, results
+    yielded as they finish."""
+
+    def __init__(self, client, library: Library, expected: dict[str, str], executor: DaskExecutor):
+        from distributed import as_completed
+        self.client = client
+        self.executor = executor
+        self.root = library.root
+        self.expected = expected
+        self.shipment = Shipment(ProjectFiles(library.root, _families(library)))
+        self.files: dict[str, object] = {}         # SHA-256 -> the future holding the file's bytes on the cluster
+        self.jobs: dict[object, Job] = {}          # future -> its document, while printing
+        self.finished = as_completed(with_results=True, raise_errors=False)
+        self._workers = (0.0, 1)
+
+    def results(self, rendered: Iterator[tuple[Job, Task | BuildError]]) -> Iterator[Result]:
+        try:
+            for job, task in rendered:
+                if isinstance(task, BuildError):
+                    yield Result(job, None, 0, tuple(task.problems), 0.0)
+                    continue
+                self._submit(job, task)
+                yield from self._collect(block=False)
+                while len(self.jobs) >= IN_FLIGHT_PER_WORKER * self._worker_count():
+                    yield from self._collect(block=True)
+            while self.jobs:
+                yield from self._collect(block=True)
+        finally:
+            self._release()
+
+    def _submit(self, job: Job, task: Task) -> None:
+        table = self.shipment.table(task.job)
+        needed = sorted({sent.sha256 for sent in table.values() if sent.sha256})
+        for sha in needed:
+            if sha not in self.files:
+                self.files[sha] = self.client.submit(_hold, self.shipment.blob(sha), key=f"handouts-file-{sha}")
+        blobs = {sha: self.files[sha] for sha in needed}
+        future = self.client.submit(print_task, task, table, blobs, self.root, self.expected,
+                                    key=f"handouts-print-{uuid.uuid4().hex}")
+        self.jobs[future] = job
+        self.finished.add(future)
+
+    def _collect(self, block: bool) -> Iterator[Result]:
+        for future, value in self.finished.next_batch(block=block):
+            job = self.jobs.pop(future)
+            yield self._result(job, future, value)
+
+    def _result(self, job: Job, future, value) -> Result:
+        from distributed import KilledWorker
+        from distributed.client import FutureCancelledError
+        if isinstance(value, Printed):
+            return as_result(job, value)
+        if isinstance(value, VersionMismatch):
+            raise ClusterError(str(value))
+        if isinstance(value, FutureCancelledError) or future.status == "cancelled" \
+                or self.client.status != "running":
+            raise self.executor._lost()
+        if isinstance(value, KilledWorker):
+            message = (f"{job.output}: each of the {value.allowed_failures + 1} Dask workers that printed it died "
+                       f"while printing it (the last at {value.last_worker.address}): not printed")
+        else:
+            message = f"{job.output}: printing failed on a Dask worker: {type(value).__name__}: {shorten(str(value))}"
+        return Result(job, None, 0, (Problem(job.output, 1, message, "cluster"),), 0.0)
+
+    def _worker_count(self) -> int:
+        """The number of workers now, asked again every few seconds."""
+        when, count = self._workers
+        if time.monotonic() - when > WORKER_COUNT_EVERY_S:
+            try:
+                count = max(1, len(self.client.scheduler_info()["workers"]))
+            except (OSError, TimeoutError) as exc:
+                raise self.executor._lost(exc) from None
+            self._workers = (time.monotonic(), count)
+        return count
+
+    def _release(self) -> None:
+        """Forget this build's futures (the cluster frees their results and the files); what is still printing
+        is cancelled (an interrupted build, or a lost scheduler)."""
+        pending = list(self.jobs)
+        self.jobs.clear()
+        self.finished.clear()
+        self.files.clear()
+        if pending and self.client.status == "running":
+            try:
+                self.client.cancel(pending)
+            except Exception:
+                pass
+
+
+# --- Dask's own log lines ----------------------------------------------------------------------------------------
+
+def _quiet_dask() -> None:
+    """Dask's informational lines (workers starting, connections) would drown the build's one line per document:
+    only its warnings and errors are kept."""
+    for name in ("distributed", "distributed.client", "distributed.scheduler", "distributed.nanny",
+                 "distributed.worker", "distributed.core"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@contextmanager
+def _silenced() -> Iterator[None]:
+    """While a connection is closed (after a lost scheduler, its reconnection attempt is cancelled and logged
+    with a traceback): nothing of Dask's reaches the console."""
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+               if name == "distributed" or name.startswith("distributed.")]
+    states = [(lg, lg.disabled) for lg in loggers]
+    for lg in loggers:
+        lg.disabled = True
+    try:
+        yield
+    finally:
+        for lg, disabled in states:
+            lg.disabled = disabled
+
+
+def _one_line(exc: BaseException) -> str:
+    return shorten(" ".join(str(exc).split()) or type(exc).__name__, 160)
