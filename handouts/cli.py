@@ -1,8 +1,8 @@
 """Command line: `python build.py [build|check|preflight|deliver|watch] [options]`; `python build.py serve` and
 `python build.py users ...` run and manage the staff web app (handouts.web).
 
-Exit codes: 0 success; 1 problems were found (printed as path:line: message); 2 usage error; 3 another run
-holds the output folder's lock; 128 + the signal's number when SIGINT (130), SIGTERM (143) or SIGHUP (129)
+Exit codes: 0 success; 1 problems were found (printed as path:line: message), or the Dask cluster could not go
+on (one line); 2 usage error; 3 another run holds the output folder's lock; 128 + the signal's number when SIGINT (130), SIGTERM (143) or SIGHUP (129)
 stopped the command (workers ended, no temporary file left, the manifest agreeing with the files).
 """
 
@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="text for people, json for machines (a report on standard output)")
     parser.add_argument("--jobs", type=_positive, default=None,
                         help="worker processes that render in parallel (default: the number of cores)")
+    parser.add_argument("--scheduler", type=_scheduler, default=None, metavar="tcp://HOST:PORT|local:N",
+                        help="print on a Dask cluster: its scheduler's address, or local:N to start one of N worker "
+                             "processes on this machine (default: the local pool, see --jobs)")
     parser.add_argument("--wait", type=float, default=0, metavar="SECONDS",
                         help="if another run is using the output folder, wait this long for it (default: 0)")
     parser.add_argument("--output", type=Path, default=None, help="output folder (default: output/)")
@@ -75,6 +78,14 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
     return value
+
+
+def _scheduler(text: str) -> str:
+    from .executors import scheduler_error
+    problem = scheduler_error(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
+    return text
 
 
 def _validate_selection(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Selection:
@@ -207,18 +218,36 @@ def _summary(outcome: builder.Outcome) -> str:
             f"{len(outcome.unchanged)} unchanged, {len(outcome.failed)} failed{behind}")
 
 
+def _published(progress: _Progress) -> str:
+    done = "1 document was" if progress.published == 1 else f"{progress.published} documents were"
+    return f"{done} published, the rest will be built by the next run"
+
+
+def _executor(args: argparse.Namespace):
+    """The Dask executor --scheduler names, or None: the builder's local pool of --jobs processes."""
+    from .executors import executor_for
+    return executor_for(args.scheduler, args.jobs) if args.scheduler else None
+
+
 def _build(args: argparse.Namespace, parser: argparse.ArgumentParser, selection: Selection, today: dt.date,
            output: Path, bar: bool) -> int:
+    from .executors import ClusterError
     progress = _Progress(bar)
+    executor = _executor(args)
     try:
         outcome = builder.build(args.root, output, selection, today, args.strict, jobs=args.jobs,
-                                progress=progress, verify=args.verify)
+                                progress=progress, executor=executor, verify=args.verify)
     except interrupt.Interrupted as exc:
-        done = "1 document was" if progress.published == 1 else f"{progress.published} documents were"
-        exc.note = f"{done} published, the rest will be built by the next run"
+        exc.note = _published(progress)
         raise
+    except ClusterError as exc:        # the cluster cannot go on: what was published stays
+        progress.close()
+        print(f"build.py: {exc}; {_published(progress)}", file=sys.stderr)
+        return EXIT_PROBLEMS
     finally:
         progress.close()
+        if executor is not None:
+            executor.close()
     if args.format == "json":
         print(json.dumps(outcome.summary(), indent=2))
     else:
@@ -254,17 +283,28 @@ def _deliver(args: argparse.Namespace, output: Path, today: dt.date) -> int:
 
 def _watch(args: argparse.Namespace, parser: argparse.ArgumentParser, selection: Selection,
            output: Path) -> int:
+    from .executors import ClusterError
     from .watch import watch
+    executor = _executor(args)       # a cluster is kept from one rebuild to the next
 
     def rebuild() -> None:
         # An unusable catalogue is an outcome like any other (builder.build fails its documents): keep watching.
-        outcome = builder.build(args.root, output, selection, args.today or dt.date.today(), args.strict,
-                                jobs=args.jobs, progress=_Progress(False), verify=args.verify)
+        progress = _Progress(False)
+        try:
+            outcome = builder.build(args.root, output, selection, args.today or dt.date.today(), args.strict,
+                                    jobs=args.jobs, progress=progress, executor=executor, verify=args.verify)
+        except ClusterError as exc:      # the next save tries the cluster again
+            print(f"build.py: {exc}; {_published(progress)}", file=sys.stderr, flush=True)
+            return
         for problem in outcome.problems:
             print(problem.format(), file=sys.stderr, flush=True)
         LOGGER.info("%s", _summary(outcome))
 
-    watch(args.root, rebuild)       # until a signal (Ctrl-C) stops it
+    try:
+        watch(args.root, rebuild)       # until a signal (Ctrl-C) stops it
+    finally:
+        if executor is not None:
+            executor.close()
     return EXIT_OK
 
 
@@ -454,6 +494,10 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     today = args.today or dt.date.today()
     if args.pdfs and args.command != "preflight":
         parser.error("PDF paths are taken by the preflight command only")
+    if args.scheduler is not None and (args.command not in ("build", "watch") or args.patient is not None):
+        parser.error("--scheduler is taken by the build and watch commands (a sheet for a patient is printed here)")
+    if args.scheduler is not None and args.jobs is not None:
+        parser.error("--jobs sets the local pool's processes: with --scheduler the cluster's workers print")
     if args.patient is not None or args.to is not None:
         return _personalise(args, parser, selection, today)
     if args.command == "check":

@@ -5,6 +5,7 @@ and a Dask cluster (`--scheduler`)."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Iterator, Protocol
 
 if TYPE_CHECKING:       # the printing stack is imported where something is printed
@@ -12,6 +13,10 @@ if TYPE_CHECKING:       # the printing stack is imported where something is prin
     from ..models import Patient
     from ..plan import Job
     from ..worker import Result
+
+
+LOCAL = re.compile(r"local:([1-9][0-9]{0,3})")
+_TCP = re.compile(r"tcp://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})")
 
 
 class Executor(Protocol):
@@ -22,6 +27,16 @@ class Executor(Protocol):
 class ClusterError(Exception):
     """The cluster cannot go on printing this build (unreachable or lost scheduler, workers with other versions):
     the build stops, keeping what it published; the message is one line for the user."""
+
+
+def scheduler_error(value: str) -> str | None:
+    """What is wrong with a --scheduler value, or None when it is one of the two forms."""
+    if LOCAL.fullmatch(value):
+        return None
+    found = _TCP.fullmatch(value)
+    if found and 1 <= int(found[2]) <= 65535:
+        return None
+    return "give tcp://HOST:PORT (a Dask scheduler) or local:N (N worker processes on this machine, 1 to 9999)"
 
 
 def executor_for(scheduler: str | None, jobs: int | None) -> Executor:

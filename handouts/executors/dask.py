@@ -17,7 +17,7 @@ the build with one line (ClusterError): what was published stays, and the next r
 from __future__ import annotations
 
 import logging
-import re
+import shutil
 import tempfile
 import time
 import uuid
@@ -25,13 +25,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import dask.config
+from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed, get_worker
+from distributed.client import FutureCancelledError
+
 from ..content import Library
 from ..filesource import ProjectFiles, Sent, SentFiles, Shipment
 from ..models import Patient
 from ..plan import Job
 from ..problems import BuildError, Problem, shorten
 from ..worker import Printed, Result, Task, Worker, _families, as_result, render_tasks
-from . import ClusterError
+from . import LOCAL, ClusterError, scheduler_error
 from .versions import differences, software
 
 LOGGER = logging.getLogger(__name__)
@@ -41,30 +45,12 @@ IN_FLIGHT_PER_WORKER = 3       # rendered documents sent ahead per worker: enoug
 CONNECT_S = 30                 # to reach the scheduler, and again for its first worker to join
 CLOSE_S = 10                   # to close the connection and, for local:N, the cluster
 WORKER_COUNT_EVERY_S = 2.0     # how often the number of workers is asked again (workers may join or leave)
-_LOCAL = re.compile(r"local:([1-9][0-9]{0,3})")
-_TCP = re.compile(r"tcp://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})")
-
-
-def scheduler_error(value: str) -> str | None:
-    """What is wrong with a --scheduler value, or None when it is one of the two forms."""
-    if _LOCAL.fullmatch(value):
-        return None
-    found = _TCP.fullmatch(value)
-    if found and 1 <= int(found[2]) <= 65535:
-        return None
-    return "give tcp://HOST:PORT (a Dask scheduler) or local:N (N worker processes on this machine, 1 to 9999)"
-
-
 class VersionMismatch(Exception):
     """Raised in a task on a worker whose software differs from the building process's."""
 
 
 # --- on each worker ---------------------------------------------------------------------------------------------
 
-try:
-    from distributed import WorkerPlugin
-except ImportError:              # without distributed the module still imports (the CLI says what is missing)
-    WorkerPlugin = object        # type: ignore[misc,assignment]
 
 
 class PrinterPlugin(WorkerPlugin):
@@ -74,21 +60,30 @@ class PrinterPlugin(WorkerPlugin):
 
     idempotent = True
 
-    def __init__(self) -> None:
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
         self.printer: Worker | None = None
 
     def setup(self, worker) -> None:
         # WeasyPrint copies the fonts it is given into a temporary folder: the worker's own scratch folder, which
         # Dask removes with the worker.
         tempfile.tempdir = worker.local_directory
+        if self.quiet:
+            _quiet_worker()
         self.printer = Worker()
 
     def teardown(self, worker) -> None:
         self.printer = None
 
 
+def _quiet_worker() -> None:
+    """A worker of local:N shares the build's console: its log lines are the building process's to give (a
+    document that fails is reported with the rest), except the warnings about its memory."""
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    logging.getLogger("distributed.worker.memory").setLevel(logging.WARNING)
+
+
 def _printer() -> Worker:
-    from distributed import get_worker
     plugin = get_worker().plugins.get(PLUGIN)
     if not isinstance(plugin, PrinterPlugin) or plugin.printer is None:
         raise RuntimeError(f"the worker has no {PLUGIN} plugin")
@@ -101,7 +96,6 @@ def print_task(task: Task, table: dict[str, Sent], blobs: dict[str, bytes], root
     has the building process's software (one that joined after the check at the start has not been checked)."""
     ours = software()
     if ours != expected:
-        from distributed import get_worker
         raise VersionMismatch(_mismatch(get_worker().address, differences(ours, expected)))
     return _printer().run(task, SentFiles(root, table, blobs, task.job.families))
 
@@ -130,6 +124,7 @@ class DaskExecutor:
         self.scheduler = scheduler
         self._client = None
         self._cluster = None
+        self._scratch: str | None = None     # local:N: the workers' folder, removed with the cluster
 
     # connection ------------------------------------------------------------------------------------------------
 
@@ -138,14 +133,16 @@ class DaskExecutor:
             return self._client
         self.close()
         _quiet_dask()
-        from distributed import Client
-        local = _LOCAL.fullmatch(self.scheduler)
+        local = LOCAL.fullmatch(self.scheduler)
         try:
             if local:
-                from distributed import LocalCluster
-                self._cluster = LocalCluster(n_workers=int(local[1]), threads_per_worker=1, processes=True,
-                                             host="127.0.0.1", dashboard_address=None,
-                                             silence_logs=logging.WARNING)
+                self._scratch = tempfile.mkdtemp(prefix="handouts-dask-")
+                with dask.config.set({"temporary-directory": self._scratch}):
+                    # No dashboard, and the scheduler's HTTP server (always started) on a free port.
+                    self._cluster = LocalCluster(n_workers=int(local[1]), threads_per_worker=1, processes=True,
+                                                 host="127.0.0.1", dashboard_address=None,
+                                                 scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                                                 local_directory=self._scratch, silence_logs=logging.WARNING)
                 self._client = Client(self._cluster, timeout=CONNECT_S)
             else:
                 self._client = Client(self.scheduler, timeout=CONNECT_S)
@@ -170,6 +167,9 @@ class DaskExecutor:
                     cluster.close(timeout=CLOSE_S)
                 except Exception:
                     pass
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
     # printing --------------------------------------------------------------------------------------------------
 
@@ -180,7 +180,7 @@ class DaskExecutor:
         expected = software()
         try:
             self._check_versions(client, expected)
-            client.register_plugin(PrinterPlugin(), name=PLUGIN)
+            client.register_plugin(PrinterPlugin(quiet=self._cluster is not None), name=PLUGIN)
         except (OSError, TimeoutError) as exc:
             raise self._lost(exc) from None
         yield from _Run(client, library, expected, self).results(render_tasks(library, tasks, patient))
@@ -207,7 +207,6 @@ class _Run:
     yielded as they finish."""
 
     def __init__(self, client, library: Library, expected: dict[str, str], executor: DaskExecutor):
-        from distributed import as_completed
         self.client = client
         self.executor = executor
         self.root = library.root
@@ -251,8 +250,6 @@ class _Run:
             yield self._result(job, future, value)
 
     def _result(self, job: Job, future, value) -> Result:
-        from distributed import KilledWorker
-        from distributed.client import FutureCancelledError
         if isinstance(value, Printed):
             return as_result(job, value)
         if isinstance(value, VersionMismatch):
