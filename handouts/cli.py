@@ -223,6 +223,11 @@ def _published(progress: _Progress) -> str:
     return f"{done} published, the rest will be built by the next run"
 
 
+def _cluster_stopped(exc: Exception, progress: _Progress) -> str:
+    """The one line for a build the cluster could not finish."""
+    return f"build.py: {exc}" + (f"; {_published(progress)}" if progress.published else "")
+
+
 def _executor(args: argparse.Namespace):
     """The Dask executor --scheduler names, or None: the builder's local pool of --jobs processes."""
     from .executors import executor_for
@@ -242,7 +247,7 @@ def _build(args: argparse.Namespace, parser: argparse.ArgumentParser, selection:
         raise
     except ClusterError as exc:        # the cluster cannot go on: what was published stays
         progress.close()
-        print(f"build.py: {exc}; {_published(progress)}", file=sys.stderr)
+        print(_cluster_stopped(exc, progress), file=sys.stderr)
         return EXIT_PROBLEMS
     finally:
         progress.close()
@@ -294,7 +299,7 @@ def _watch(args: argparse.Namespace, parser: argparse.ArgumentParser, selection:
             outcome = builder.build(args.root, output, selection, args.today or dt.date.today(), args.strict,
                                     jobs=args.jobs, progress=progress, executor=executor, verify=args.verify)
         except ClusterError as exc:      # the next save tries the cluster again
-            print(f"build.py: {exc}; {_published(progress)}", file=sys.stderr, flush=True)
+            print(_cluster_stopped(exc, progress), file=sys.stderr, flush=True)
             return
         for problem in outcome.problems:
             print(problem.format(), file=sys.stderr, flush=True)

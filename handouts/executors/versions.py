@@ -11,11 +11,12 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .. import __version__, code_digest, fonts
 
-# What prints and checks a PDF, and WeasyPrint's own requirements (pydyf writes the PDF, fontTools subsets the
-# fonts, Pyphen hyphenates, tinycss2 and cssselect2 read the CSS, tinyhtml5 the HTML, Pillow the images); Babel
-# and nh3 make the HTML in the building process, listed so the two sides name the same release.
-PACKAGES = ("weasyprint", "pydyf", "fonttools", "pyphen", "tinycss2", "cssselect2", "tinyhtml5", "pillow",
-            "pikepdf", "babel", "nh3", "fontpkg")
+# Dask's own release (the building process and the workers speak its protocol); what prints and checks a PDF
+# and WeasyPrint's own requirements (pydyf writes the PDF, fontTools subsets the fonts, Pyphen hyphenates, tinycss2
+# and cssselect2 read the CSS, tinyhtml5 the HTML, Pillow the images); Babel and nh3 make the HTML in the building
+# process, listed so that the two sides name the same releases.
+PACKAGES = ("distributed", "weasyprint", "pydyf", "fonttools", "pyphen", "tinycss2", "cssselect2", "tinyhtml5",
+            "pillow", "pikepdf", "babel", "nh3", "fontpkg")
 # The native libraries WeasyPrint lays text out with: another Pango or HarfBuzz breaks lines elsewhere.
 LIBRARIES = {"pango": ("pango-1.0", "pango_version_string"), "harfbuzz": ("harfbuzz", "hb_version_string")}
 
@@ -24,7 +25,8 @@ LIBRARIES = {"pango": ("pango-1.0", "pango_version_string"), "harfbuzz": ("harfb
 def software() -> dict[str, str]:
     """Item -> version: the package's own version and code, Python, the packages above, every installed font
     family (a clinic may use any) and the fallback fonts' packages, and Pango and HarfBuzz."""
-    found = {"handouts": __version__, "handouts code": code_digest(), "python": ".".join(platform.python_version_tuple()[:2])}
+    python = ".".join(platform.python_version_tuple()[:2])
+    found = {"handouts": __version__, "handouts code": code_digest(), "python": python}
     found.update((name, _package(name)) for name in PACKAGES)
     found.update((f"font {family}", number) for family, number in _font_families().items())
     found.update(fonts.fallback_versions())
