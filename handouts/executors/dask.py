@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import logging
 import shutil
+import signal
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import dask.config
 from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed, get_worker
 from distributed.client import FutureCancelledError
+from dask.utils import parse_timedelta
 
 from ..content import Library
 from ..filesource import ProjectFiles, Sent, SentFiles, Shipment
@@ -42,7 +44,6 @@ LOGGER = logging.getLogger(__name__)
 
 PLUGIN = "handouts-printer"
 IN_FLIGHT_PER_WORKER = 3       # rendered documents sent ahead per worker: enough to keep it busy, and no more held
-CONNECT_S = 30                 # to reach the scheduler, and again for its first worker to join
 CLOSE_S = 10                   # to close the connection and, for local:N, the cluster
 WORKER_COUNT_EVERY_S = 2.0     # how often the number of workers is asked again (workers may join or leave)
 class VersionMismatch(Exception):
@@ -77,10 +78,14 @@ class PrinterPlugin(WorkerPlugin):
 
 
 def _quiet_worker() -> None:
-    """A worker of local:N shares the build's console: its log lines are the building process's to give (a
-    document that fails is reported with the rest), except the warnings about its memory."""
+    """A worker of local:N shares the build's console and process group. Its log lines are the building
+    process's to give (a document that fails is reported with the rest), except the warnings about its memory;
+    and a Ctrl-C on the terminal reaches it as nothing: the building process alone decides what to do, and ends
+    the cluster (as the local pool's workers do)."""
     logging.getLogger("distributed").setLevel(logging.CRITICAL)
     logging.getLogger("distributed.worker.memory").setLevel(logging.WARNING)
+    with suppress(ValueError):          # only the main thread may set a handler: the worker's event loop runs there
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _printer() -> Worker:
@@ -134,6 +139,9 @@ class DaskExecutor:
         self.close()
         _quiet_dask()
         local = LOCAL.fullmatch(self.scheduler)
+        # How long to try to reach the scheduler, and then to wait for its first worker: Dask's own setting
+        # (distributed.comm.timeouts.connect, 30 s unless configured; DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT).
+        wait = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="seconds")
         try:
             if local:
                 self._scratch = tempfile.mkdtemp(prefix="handouts-dask-")
@@ -143,10 +151,10 @@ class DaskExecutor:
                                                  host="127.0.0.1", dashboard_address=None,
                                                  scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                                                  local_directory=self._scratch, silence_logs=logging.WARNING)
-                self._client = Client(self._cluster, timeout=CONNECT_S)
+                self._client = Client(self._cluster, timeout=wait)
             else:
-                self._client = Client(self.scheduler, timeout=CONNECT_S)
-            self._client.wait_for_workers(1, timeout=CONNECT_S)
+                self._client = Client(self.scheduler, timeout=wait)
+            self._client.wait_for_workers(1, timeout=wait)
         except (OSError, TimeoutError) as exc:
             self.close()
             raise ClusterError(f"cannot use the Dask scheduler at {self.scheduler}: {_one_line(exc)}") from None
@@ -174,8 +182,13 @@ class DaskExecutor:
     # printing --------------------------------------------------------------------------------------------------
 
     def run_all(self, library: Library, tasks: list[tuple[Job, str]], patient: Patient) -> Iterator[Result]:
-        if not tasks:
-            return
+        if tasks:
+            yield from self.print_rendered(library, render_tasks(library, tasks, patient))
+
+    def print_rendered(self, library: Library, rendered: Iterable[tuple[Job, Task | BuildError]],
+                       shipment: Shipment | None = None) -> Iterator[Result]:
+        """Print documents rendered in this process (worker.render_tasks), yielding results as they finish. The
+        files they refer to are read by `shipment` (by default a new one, reading the library's project)."""
         client = self._connect()
         expected = software()
         try:
@@ -183,7 +196,8 @@ class DaskExecutor:
             client.register_plugin(PrinterPlugin(quiet=self._cluster is not None), name=PLUGIN)
         except (OSError, TimeoutError) as exc:
             raise self._lost(exc) from None
-        yield from _Run(client, library, expected, self).results(render_tasks(library, tasks, patient))
+        shipment = shipment or Shipment(ProjectFiles(library.root, _families(library)))
+        yield from _Run(client, shipment, expected, self).results(iter(rendered))
 
     def _check_versions(self, client, expected: dict[str, str]) -> None:
         """Ask every worker for its software; refuse the first that differs (or cannot answer)."""
@@ -206,12 +220,12 @@ class _Run:
     """One build's printing on the cluster: tasks sent as they are rendered, a few per worker ahead, results
     yielded as they finish."""
 
-    def __init__(self, client, library: Library, expected: dict[str, str], executor: DaskExecutor):
+    def __init__(self, client, shipment: Shipment, expected: dict[str, str], executor: DaskExecutor):
         self.client = client
         self.executor = executor
-        self.root = library.root
+        self.root = shipment.root
         self.expected = expected
-        self.shipment = Shipment(ProjectFiles(library.root, _families(library)))
+        self.shipment = shipment
         self.files: dict[str, object] = {}         # SHA-256 -> the future holding the file's bytes on the cluster
         self.jobs: dict[object, Job] = {}          # future -> its document, while printing
         self.finished = as_completed(with_results=True, raise_errors=False)
@@ -293,10 +307,13 @@ class _Run:
 
 def _quiet_dask() -> None:
     """Dask's informational lines (workers starting, connections) would drown the build's one line per document:
-    only its warnings and errors are kept."""
+    only its warnings and errors are kept. Its event loop's errors (a connection to a worker closed while it was
+    read) are Dask's to handle, never the user's: a build has no event loop of its own."""
     for name in ("distributed", "distributed.client", "distributed.scheduler", "distributed.nanny",
                  "distributed.worker", "distributed.core"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in ("asyncio", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 @contextmanager

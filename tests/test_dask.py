@@ -1,0 +1,363 @@
+"""Printing on a Dask cluster (`--scheduler`): the same bytes as the local pool; a worker killed part-way loses no
+document; a lost scheduler ends the build with one line and keeps every last good PDF; a worker with other
+software is refused; a worker never reads the project folder; a document that fails on a worker fails alone.
+
+Real processes: `dask scheduler` and `dask worker` started here on 127.0.0.1 with the package alone on their path
+(a copy of it, not the project), and `--scheduler local:2`. One cluster serves most tests (its start costs
+seconds); the tests that kill its scheduler or need an odd worker start their own."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from conftest import ROOT, TODAY, copy_project
+from handouts import builder
+from handouts.executors.dask import DaskExecutor, VersionMismatch, print_task
+from handouts.executors.local import LocalPool
+from handouts.executors.versions import software
+from handouts.filesource import ProjectFiles, Shipment
+from handouts.models import Patient
+from handouts.plan import Selection
+from handouts.worker import Task, Worker, _families, as_result, render_tasks
+
+# Six documents: English and Spanish, on screen, in large print and as a print master (CMYK profile, crop marks).
+SELECTION = ["--clinic", "cedar-hollow-us", "--condition", "acne-scars", "--kind", "leaflet"]
+DOCUMENTS = 6
+DASK = Path(sys.executable).with_name("dask")
+BLOCK = "content/en/acne-scars/condition-risks.md"        # in the English leaflets, not the Spanish ones
+
+
+def build(project: Path, output: Path, *args: str, **popen) -> subprocess.Popen:
+    """`build.py` on `project` into `output`, started (standard error to output.err)."""
+    err = open(output.with_suffix(".err"), "w")
+    return subprocess.Popen([sys.executable, str(ROOT / "build.py"), "--root", str(project), "--today",
+                             TODAY.isoformat(), "--output", str(output), *SELECTION, *args],
+                            stdout=subprocess.DEVNULL, stderr=err, cwd=project, **popen)
+
+
+def finished(process: subprocess.Popen, output: Path, timeout: float = 300) -> tuple[int, str]:
+    process.wait(timeout=timeout)
+    return process.returncode, output.with_suffix(".err").read_text()
+
+
+def entries(output: Path) -> dict[str, dict]:
+    try:
+        return {e["path"]: e for e in json.loads((output / "manifest.json").read_text())["documents"]}
+    except (OSError, ValueError):
+        return {}
+
+
+def digests(output: Path) -> dict[str, str]:
+    return {str(p.relative_to(output)): hashlib.sha256(p.read_bytes()).hexdigest() for p in output.rglob("*.pdf")}
+
+
+def assert_agrees(output: Path) -> None:
+    """The manifest lists exactly the PDFs in the folder, each with its bytes' digest."""
+    listed = entries(output)
+    assert {path: entry["sha256"] for path, entry in listed.items()} == digests(output)
+
+
+def wait_for_first_publish(process: subprocess.Popen, output: Path) -> None:
+    deadline = time.monotonic() + 180
+    while not entries(output):
+        assert process.poll() is None, output.with_suffix(".err").read_text()
+        assert time.monotonic() < deadline, "nothing was published within three minutes"
+        time.sleep(0.02)
+
+
+# --- clusters made of real processes ----------------------------------------------------------------------------
+
+@dataclass
+class Cluster:
+    folder: Path
+    address: str
+    scheduler: subprocess.Popen
+    workers: list[subprocess.Popen]
+
+    def worker_process(self, index: int) -> int:
+        """The process that runs worker `index` (its nanny's child; the nanny starts another if it dies)."""
+        nanny = Path(f"/proc/{self.workers[index].pid}")
+        # Children by the thread that started them: the nanny starts its worker from a thread of its own.
+        children = [c for thread in nanny.glob("task/*") for c in (thread / "children").read_text().split()]
+        found = [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        assert len(found) == 1, children
+        return found[0]
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding a copy of the package alone: what a worker machine has (no content, no templates)."""
+    folder = tmp_path_factory.mktemp("package")
+    shutil.copytree(ROOT / "handouts", folder / "handouts", ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+@contextlib.contextmanager
+def cluster(folder: Path, package: Path, workers: int, preload: list[str] = (), **env: str) -> Iterator[Cluster]:
+    """A `dask scheduler` and `workers` × `dask worker` (one thread each) on 127.0.0.1, each in a session of its
+    own and its own folder, with only the copy of the package on its path; ended afterwards."""
+    folder.mkdir(parents=True, exist_ok=True)
+    environment = {**os.environ, "PYTHONPATH": str(package), **env}
+    address_file = folder / "scheduler.json"
+    started: list[subprocess.Popen] = []
+
+    def start(name: str, *args: str) -> subprocess.Popen:
+        log = open(folder / f"{name}.log", "w")
+        process = subprocess.Popen([str(DASK), *args], stdout=log, stderr=log, cwd=folder, env=environment,
+                                   start_new_session=True)
+        started.append(process)
+        return process
+
+    try:
+        scheduler = start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                          "--scheduler-file", str(address_file))
+        deadline = time.monotonic() + 60
+        while not address_file.exists() or not address_file.read_text().strip():
+            assert scheduler.poll() is None and time.monotonic() < deadline, (folder / "scheduler.log").read_text()
+            time.sleep(0.05)
+        address = json.loads(address_file.read_text())["address"]
+        options = [option for module in preload for option in ("--preload", module)]
+        nannies = [start(f"worker{i}", "worker", address, "--nthreads", "1", "--no-dashboard", "--name", f"w{i}",
+                         *options) for i in range(workers)]
+        from distributed import Client
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=120)
+        yield Cluster(folder, address, scheduler, nannies)
+    finally:
+        for process in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, package: Path) -> Iterator[Cluster]:
+    with cluster(tmp_path_factory.mktemp("cluster"), package, workers=2) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def pool_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The selection built by the local pool: what every Dask build must equal, byte for byte."""
+    output = tmp_path_factory.mktemp("pool") / "output"
+    code, err = finished(build(ROOT, output, "--jobs", "2"), output)
+    assert code == 0, err
+    assert len(digests(output)) == DOCUMENTS
+    return output
+
+
+# --- the same bytes -----------------------------------------------------------------------------------------------
+
+def test_a_local_cluster_gives_the_local_pools_bytes(pool_build: Path, tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    code, err = finished(build(ROOT, output, "--scheduler", "local:2"), output)
+    assert code == 0, err
+    assert f"{DOCUMENTS} added, 0 changed, 0 removed, 0 unchanged, 0 failed" in err
+    assert digests(output) == digests(pool_build)
+    assert entries(output) == entries(pool_build)
+    assert "Traceback" not in err and "distributed." not in err      # Dask's own log lines stay off the console
+
+
+# --- faults -------------------------------------------------------------------------------------------------------
+
+def test_a_worker_killed_part_way_loses_no_document(shared: Cluster, pool_build: Path, tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    running = build(ROOT, output, "--scheduler", shared.address)
+    try:
+        wait_for_first_publish(running, output)
+        assert running.poll() is None and len(entries(output)) < DOCUMENTS
+        os.kill(shared.worker_process(0), signal.SIGKILL)
+        code, err = finished(running, output)
+    finally:
+        if running.poll() is None:
+            running.kill()
+    assert code == 0, err
+    assert f"{DOCUMENTS} added, 0 changed, 0 removed, 0 unchanged, 0 failed" in err
+    assert digests(output) == digests(pool_build)
+    assert "was killed by signal 9" in (shared.folder / "worker0.log").read_text()
+
+
+def test_a_lost_scheduler_keeps_every_last_good_pdf(package: Path, pool_build: Path, tmp_path: Path) -> None:
+    """The scheduler killed after the first PDF is published: one line, exit 1, no traceback; every PDF is the
+    last good one or a new one, the manifest agrees with them, and the next run (local) builds the rest."""
+    project = copy_project(tmp_path / "project")
+    with open(project / "templates/print.css", "a") as css:        # every document is printed again
+        css.write("\n/* a reviewer's note */\n")
+    output = tmp_path / "output"
+    shutil.copytree(pool_build, output)
+    before = digests(output)
+    with cluster(tmp_path / "cluster", package, workers=1) as own:
+        running = build(project, output, "--scheduler", own.address)
+        deadline = time.monotonic() + 180
+        while digests(output) == before:
+            assert running.poll() is None and time.monotonic() < deadline, output.with_suffix(".err").read_text()
+            time.sleep(0.02)
+        own.scheduler.kill()
+        code, err = finished(running, output, timeout=60)
+    lines = err.splitlines()
+    published = sum(" INFO changed: " in line for line in lines)
+    assert code == 1, err
+    assert "Traceback" not in err
+    assert lines[-1] == (f"build.py: lost the connection to the Dask scheduler at {own.address}; "
+                         f"{published} document{' was' if published == 1 else 's were'} published, the rest will "
+                         "be built by the next run"), err
+    assert all(" INFO changed: " in line for line in lines[:-1]), err
+    assert_agrees(output)
+    now = digests(output)
+    assert set(now) == set(before)
+    assert 1 <= sum(now[path] != before[path] for path in now) == published < DOCUMENTS
+    rerun = subprocess.run([sys.executable, str(ROOT / "build.py"), "--root", str(project), "--today",
+                            TODAY.isoformat(), "--output", str(output), "--jobs", "2", *SELECTION],
+                           capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert (f"0 added, {DOCUMENTS - published} changed, 0 removed, {published} unchanged, 0 failed"
+            in rerun.stderr), rerun.stderr
+    assert_agrees(output)
+    assert all(digests(output)[path] != before[path] for path in before)
+
+
+def test_a_worker_with_other_software_is_refused(package: Path, tmp_path: Path) -> None:
+    """Before anything is printed every worker is asked for its versions: one that differs is named, with what
+    differs, in one line; nothing is published."""
+    preload = str(Path(__file__).with_name("dask_other_software.py"))
+    with cluster(tmp_path / "cluster", package, workers=1, preload=[preload],
+                 HANDOUTS_TEST_WEASYPRINT="69.0") as odd:
+        from distributed import Client
+        with Client(odd.address) as client:
+            (worker,) = client.scheduler_info()["workers"]
+        output = tmp_path / "output"
+        code, err = finished(build(ROOT, output, "--scheduler", odd.address), output, timeout=120)
+    assert code == 1, err
+    assert err.splitlines() == [f"build.py: the Dask worker at {worker} has other software than this machine: "
+                                f"weasyprint 69.0 (here {software()['weasyprint']}); install the same versions of the "
+                                "package and its dependencies on every worker"], err
+    assert digests(output) == {}
+
+
+def test_each_task_checks_its_workers_software(shared: Cluster) -> None:
+    """A worker that joins after the check at the start is checked by every task it is given."""
+    from distributed import Client
+    expected = {**software(), "pikepdf": "1.0"}
+    with Client(shared.address) as client:
+        future = client.submit(print_task, None, {}, {}, ROOT, expected, pure=False)
+        with pytest.raises(VersionMismatch, match=r"^the Dask worker at tcp://127\.0\.0\.1:\d+ has other software "
+                                                  rf"than this machine: pikepdf {software()['pikepdf']} \(here 1\.0\)"):
+            future.result(timeout=60)
+
+
+def test_a_worker_never_reads_the_project_folder(shared: Cluster, tmp_path: Path) -> None:
+    """Documents rendered from a scratch project whose English block shows a content image, the files they refer to
+    read once here; the project is then moved away and the documents printed on the cluster: the same bytes and the
+    same problems as printed here before (the English print master fails: the image's resolution is too low for
+    print; the Spanish one, with its colour profile and crop marks, is printed)."""
+    project = copy_project(tmp_path / "project")
+    image = (project / BLOCK).with_name("diagram.jpg")
+    from PIL import Image
+    Image.new("CMYK", (240, 60), (90, 30, 0, 20)).save(image, quality=90)
+    _insert(project / BLOCK, "![The treated area](diagram.jpg)")
+    library, the_plan, _ = builder.prepare(project, Selection("cedar-hollow-us", None, "acne-scars", "leaflet"),
+                                           TODAY, strict=False)
+    rendered = list(render_tasks(library, [(job, job.key) for job in the_plan.jobs], Patient()))
+    assert len(rendered) == DOCUMENTS and all(isinstance(task, Task) for _, task in rendered)
+    shipment = Shipment(ProjectFiles(project, _families(library)))
+    tables = [shipment.table(task.job) for _, task in rendered]      # every file the printer will ask for, read now
+    assert sum(str(image) in table for table in tables) == 3        # the English documents'
+    here = Worker(project, _families(library))
+    printed_here = {job.output: as_result(job, here.run(task)) for job, task in rendered}
+    project.rename(tmp_path / "moved")
+    executor = DaskExecutor(shared.address)
+    try:
+        results = {result.job.output: result for result in executor.print_rendered(library, rendered, shipment)}
+    finally:
+        executor.close()
+    assert {path: (r.pdf, r.pages, r.problems) for path, r in results.items()} == {
+        path: (r.pdf, r.pages, r.problems) for path, r in printed_here.items()}
+    failed = {path for path, r in results.items() if r.pdf is None}
+    assert failed == {"cedar-hollow-us/en/acne-scars-leaflet-print.pdf"}
+    assert all(p.rule == "preflight/image-resolution" for p in results[failed.pop()].problems)
+
+
+def _insert(block: Path, line: str) -> int:
+    """Put `line` first in a block's body; return its line number."""
+    head, rest = block.read_text().split("\n---\n", 1)
+    block.write_text(f"{head}\n---\n{line}\n\n{rest}")
+    return head.count("\n") + 3
+
+
+def test_a_document_failing_on_a_worker_fails_alone(shared: Cluster, project: Path, tmp_path: Path) -> None:
+    """A missing image fails the English documents, with the problems the local pool gives them; the Spanish
+    ones are published."""
+    line = _insert(project / BLOCK, "![A missing picture](missing-diagram.svg)")
+    selection = Selection("cedar-hollow-us", None, "acne-scars", "leaflet", "screen")
+    executor = DaskExecutor(shared.address)
+    try:
+        on_dask = builder.build(project, tmp_path / "dask", selection, TODAY, executor=executor)
+    finally:
+        executor.close()
+    local = builder.build(project, tmp_path / "local", selection, TODAY, executor=LocalPool(1))
+    english, spanish = "cedar-hollow-us/en/acne-scars-leaflet-screen.pdf", "cedar-hollow-us/es/acne-scars-leaflet-screen.pdf"
+    assert (on_dask.failed, on_dask.added) == (local.failed, local.added) == ([english], [spanish])
+    assert on_dask.problems == local.problems
+    assert any(p.path == BLOCK and p.line == line and "missing-diagram.svg" in p.message for p in on_dask.problems)
+    assert digests(tmp_path / "dask") == digests(tmp_path / "local")
+
+
+def test_an_unreachable_scheduler_is_one_line(tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    code, err = finished(build(ROOT, output, "--scheduler", "tcp://127.0.0.1:9", env={
+        **os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}), output, timeout=60)
+    assert code == 1
+    assert err.splitlines() == ["build.py: cannot use the Dask scheduler at tcp://127.0.0.1:9: Timed out trying "
+                                "to connect to tcp://127.0.0.1:9 after 2 s"], err
+
+
+@pytest.mark.parametrize("value", ["local:0", "local:two", "tcp://127.0.0.1", "tcp://:8786", "http://h:8786",
+                                   "tcp://h:70000"])
+def test_a_bad_scheduler_value_is_a_usage_error(value: str, tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "build.py"), "--output", str(tmp_path / "out"),
+                             "--scheduler", value], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"build.py: error: argument --scheduler: {value!r}: give tcp://HOST:PORT (a Dask scheduler) or local:N "
+        "(N worker processes on this machine, 1 to 9999)")
+
+
+def test_ctrl_c_ends_a_local_cluster_and_every_process(tmp_path: Path) -> None:
+    """SIGINT to the whole process group (a Ctrl-C) during a local:2 build: exit 130, one line, no process of
+    the build left, nothing left in the temporary folder, the manifest agreeing with the files."""
+    from test_signals import session
+    output, scratch = tmp_path / "output", tmp_path / "tmp"
+    scratch.mkdir()
+    running = build(ROOT, output, "--scheduler", "local:2", start_new_session=True,
+                    env={**os.environ, "TMPDIR": str(scratch)})
+    try:
+        wait_for_first_publish(running, output)
+        os.killpg(running.pid, signal.SIGINT)
+        code, err = finished(running, output, timeout=60)
+        deadline = time.monotonic() + 10
+        while session(running.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert session(running.pid) == []
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(running.pid, signal.SIGKILL)
+    assert code == 130, err
+    assert "Traceback" not in err
+    assert re.fullmatch(r"build\.py: interrupted by SIGINT; \d+ documents? (was|were) published, the rest will be "
+                        r"built by the next run", err.splitlines()[-1]), err
+    assert list(scratch.iterdir()) == []
+    assert_agrees(output)
