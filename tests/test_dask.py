@@ -107,9 +107,11 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @contextlib.contextmanager
-def cluster(folder: Path, package: Path, workers: int, preload: list[str] = (), **env: str) -> Iterator[Cluster]:
-    """A `dask scheduler` and `workers` × `dask worker` (one thread each) on 127.0.0.1, each in a session of its
-    own and its own folder, with only the copy of the package on its path; ended afterwards."""
+def cluster(folder: Path, package: Path, workers: int, preload: list[str] = (), nanny: bool = True,
+            **env: str) -> Iterator[Cluster]:
+    """A `dask scheduler` and `workers` × `dask worker` (one thread each, under a nanny that restarts it unless
+    `nanny` is False) on 127.0.0.1, each in a session of its own and its own folder, with only the copy of the
+    package on its path; ended afterwards."""
     folder.mkdir(parents=True, exist_ok=True)
     environment = {**os.environ, "PYTHONPATH": str(package), **env}
     address_file = folder / "scheduler.json"
@@ -132,7 +134,7 @@ def cluster(folder: Path, package: Path, workers: int, preload: list[str] = (), 
         address = json.loads(address_file.read_text())["address"]
         options = [option for module in preload for option in ("--preload", module)]
         nannies = [start(f"worker{i}", "worker", address, "--nthreads", "1", "--no-dashboard", "--name", f"w{i}",
-                         *options) for i in range(workers)]
+                         *options, *([] if nanny else ["--no-nanny"])) for i in range(workers)]
         from distributed import Client
         with Client(address, timeout=60) as client:
             client.wait_for_workers(workers, timeout=120)
@@ -228,6 +230,25 @@ def test_a_lost_scheduler_keeps_every_last_good_pdf(package: Path, pool_build: P
             in rerun.stderr), rerun.stderr
     assert_agrees(output)
     assert all(digests(output)[path] != before[path] for path in before)
+
+
+def test_a_cluster_left_without_workers_ends_the_build(package: Path, tmp_path: Path) -> None:
+    """Its one worker (no nanny to restart it) killed part-way: the build waits for another no longer than Dask's
+    connection timeout, then ends with one line, keeping what it published."""
+    output = tmp_path / "output"
+    with cluster(tmp_path / "cluster", package, workers=1, nanny=False) as own:
+        running = build(ROOT, output, "--scheduler", own.address,
+                        env={**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"})
+        wait_for_first_publish(running, output)
+        own.workers[0].kill()
+        code, err = finished(running, output, timeout=60)
+    assert code == 1, err
+    assert "Traceback" not in err
+    published = len(entries(output))
+    assert err.splitlines()[-1] == (f"build.py: the Dask scheduler at {own.address} has had no worker for 2 s; "
+                                    f"{published} document{' was' if published == 1 else 's were'} published, the "
+                                    "rest will be built by the next run"), err
+    assert_agrees(output)
 
 
 def test_a_worker_with_other_software_is_refused(package: Path, tmp_path: Path) -> None:

@@ -46,6 +46,7 @@ PLUGIN = "handouts-printer"
 IN_FLIGHT_PER_WORKER = 3       # rendered documents sent ahead per worker: enough to keep it busy, and no more held
 CLOSE_S = 10                   # to close the connection and, for local:N, the cluster
 WORKER_COUNT_EVERY_S = 2.0     # how often the number of workers is asked again (workers may join or leave)
+POLL_S = 0.01                  # how often finished results are looked for while waiting
 class VersionMismatch(Exception):
     """Raised in a task on a worker whose software differs from the building process's."""
 
@@ -131,6 +132,13 @@ class DaskExecutor:
         self._cluster = None
         self._scratch: str | None = None     # local:N: the workers' folder, removed with the cluster
 
+    @property
+    def patience(self) -> float:
+        """How long to try to reach the scheduler, to wait for its first worker, and to wait while it has none:
+        Dask's own setting (distributed.comm.timeouts.connect, 30 s unless configured, e.g. by the environment
+        variable DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT)."""
+        return parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="seconds")
+
     # connection ------------------------------------------------------------------------------------------------
 
     def _connect(self):
@@ -139,9 +147,7 @@ class DaskExecutor:
         self.close()
         _quiet_dask()
         local = LOCAL.fullmatch(self.scheduler)
-        # How long to try to reach the scheduler, and then to wait for its first worker: Dask's own setting
-        # (distributed.comm.timeouts.connect, 30 s unless configured; DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT).
-        wait = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="seconds")
+        wait = self.patience
         try:
             if local:
                 self._scratch = tempfile.mkdtemp(prefix="handouts-dask-")
@@ -229,7 +235,8 @@ class _Run:
         self.files: dict[str, object] = {}         # SHA-256 -> the future holding the file's bytes on the cluster
         self.jobs: dict[object, Job] = {}          # future -> its document, while printing
         self.finished = as_completed(with_results=True, raise_errors=False)
-        self._workers = (0.0, 1)
+        self._workers = (0.0, 1)                   # when the workers were counted, and how many there were
+        self._alone_since: float | None = None     # since when the scheduler has had no worker
 
     def results(self, rendered: Iterator[tuple[Job, Task | BuildError]]) -> Iterator[Result]:
         try:
@@ -239,7 +246,7 @@ class _Run:
                     continue
                 self._submit(job, task)
                 yield from self._collect(block=False)
-                while len(self.jobs) >= IN_FLIGHT_PER_WORKER * self._worker_count():
+                while len(self.jobs) >= IN_FLIGHT_PER_WORKER * max(1, self._worker_count()):
                     yield from self._collect(block=True)
             while self.jobs:
                 yield from self._collect(block=True)
@@ -259,9 +266,28 @@ class _Run:
         self.finished.add(future)
 
     def _collect(self, block: bool) -> Iterator[Result]:
-        for future, value in self.finished.next_batch(block=block):
+        """The results that have come (with `block`, waiting for one), checking on the cluster meanwhile."""
+        batch = self.finished.next_batch(block=False)
+        while block and not batch:
+            self._watch()
+            time.sleep(POLL_S)
+            batch = self.finished.next_batch(block=False)
+        for future, value in batch:
             job = self.jobs.pop(future)
             yield self._result(job, future, value)
+
+    def _watch(self) -> None:
+        """While waiting: the connection is up (a lost one cancels every future too), and a worker is there to
+        print (tasks would wait for ever on a scheduler whose workers have all gone)."""
+        if self.client.status != "running":
+            raise self.executor._lost()
+        if self._worker_count() > 0:
+            self._alone_since = None
+        elif self._alone_since is None:
+            self._alone_since = time.monotonic()
+        elif time.monotonic() - self._alone_since > self.executor.patience:
+            raise ClusterError(f"the Dask scheduler at {self.executor.scheduler} has had no worker for "
+                               f"{self.executor.patience:g} s")
 
     def _result(self, job: Job, future, value) -> Result:
         if isinstance(value, Printed):
@@ -283,7 +309,7 @@ class _Run:
         when, count = self._workers
         if time.monotonic() - when > WORKER_COUNT_EVERY_S:
             try:
-                count = max(1, len(self.client.scheduler_info()["workers"]))
+                count = len(self.client.scheduler_info()["workers"])
             except (OSError, TimeoutError) as exc:
                 raise self.executor._lost(exc) from None
             self._workers = (time.monotonic(), count)
