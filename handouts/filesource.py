@@ -189,7 +189,7 @@ class Shipment:
         found += self._stylesheet_files(stylesheets(job, self.root))
         colour = profile(job)
         if colour is not None:
-            found += [colour, colour.resolve()]
+            found.append(colour.absolute())
         return found
 
     def _stylesheet_files(self, sheets: Iterable[Path]) -> list[Path]:

@@ -30,6 +30,7 @@ from .printjob import PrintJob
 from .problems import BuildError, Problem
 
 LOGGER = logging.getLogger(__name__)
+STYLESHEETS_KEPT = 64      # parsed combinations of fonts, stylesheets and profile a printer keeps, the oldest dropped
 
 
 class ProjectFetcher(URLFetcher):
@@ -141,11 +142,13 @@ class Printer:
                 parsed += [self._css(url=sheet.as_uri()) for sheet in sheets]
                 if colour is not None:
                     parsed.append(self._css(color_profiles=profiles, string=(
-                        f'@color-profile device-cmyk {{ src: url("{colour.resolve().as_uri()}"); '
+                        f'@color-profile device-cmyk {{ src: url("{colour.absolute().as_uri()}"); '
                         "components: cyan, magenta, yellow, black }")))
             if warnings.messages:
                 raise BuildError([Problem("templates/print.css", 1, f"stylesheet, fonts or profile: {m}",
                                           "weasyprint") for m in warnings.messages])
+            if len(self._stylesheets) >= STYLESHEETS_KEPT:       # a long-lived printer sees many versions
+                del self._stylesheets[next(iter(self._stylesheets))]
             self._stylesheets[key] = (parsed, profiles)
         return self._stylesheets[key]
 

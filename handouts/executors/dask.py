@@ -47,12 +47,12 @@ IN_FLIGHT_PER_WORKER = 3       # rendered documents sent ahead per worker: enoug
 CLOSE_S = 10                   # to close the connection and, for local:N, the cluster
 WORKER_COUNT_EVERY_S = 2.0     # how often the number of workers is asked again (workers may join or leave)
 POLL_S = 0.01                  # how often finished results are looked for while waiting
-class VersionMismatch(Exception):
-    """Raised in a task on a worker whose software differs from the building process's."""
 
 
 # --- on each worker ---------------------------------------------------------------------------------------------
 
+class VersionMismatch(Exception):
+    """Raised in a task on a worker whose software differs from the building process's."""
 
 
 class PrinterPlugin(WorkerPlugin):
@@ -164,6 +164,7 @@ class DaskExecutor:
         except (OSError, TimeoutError) as exc:
             self.close()
             raise ClusterError(f"cannot use the Dask scheduler at {self.scheduler}: {_one_line(exc)}") from None
+        LOGGER.info("printing on the Dask cluster at %s", self.scheduler)
         return self._client
 
     def close(self) -> None:
