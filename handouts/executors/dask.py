@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import dask.config
-from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed, get_worker
+from distributed import Client, Future, KilledWorker, LocalCluster, WorkerPlugin, as_completed, get_worker
+from distributed import Worker as DaskWorker
 from distributed.client import FutureCancelledError
 from dask.utils import parse_timedelta
 
@@ -66,7 +67,7 @@ class PrinterPlugin(WorkerPlugin):
         self.quiet = quiet
         self.printer: Worker | None = None
 
-    def setup(self, worker) -> None:
+    def setup(self, worker: DaskWorker) -> None:
         # WeasyPrint copies the fonts it is given into a temporary folder: the worker's own scratch folder, which
         # Dask removes with the worker.
         tempfile.tempdir = worker.local_directory
@@ -74,7 +75,7 @@ class PrinterPlugin(WorkerPlugin):
             _quiet_worker()
         self.printer = Worker()
 
-    def teardown(self, worker) -> None:
+    def teardown(self, worker: DaskWorker) -> None:
         self.printer = None
 
 
@@ -128,8 +129,8 @@ class DaskExecutor:
         if problem:
             raise ValueError(f"--scheduler {scheduler}: {problem}")
         self.scheduler = scheduler
-        self._client = None
-        self._cluster = None
+        self._client: Client | None = None
+        self._cluster: LocalCluster | None = None
         self._scratch: str | None = None     # local:N: the workers' folder, removed with the cluster
 
     @property
@@ -141,7 +142,7 @@ class DaskExecutor:
 
     # connection ------------------------------------------------------------------------------------------------
 
-    def _connect(self):
+    def _connect(self) -> Client:
         if self._client is not None and self._client.status == "running":
             return self._client
         self.close()
@@ -206,7 +207,7 @@ class DaskExecutor:
         shipment = shipment or Shipment(ProjectFiles(library.root, _families(library)))
         yield from _Run(client, shipment, expected, self).results(iter(rendered))
 
-    def _check_versions(self, client, expected: dict[str, str]) -> None:
+    def _check_versions(self, client: Client, expected: dict[str, str]) -> None:
         """Ask every worker for its software; refuse the first that differs (or cannot answer)."""
         answers = client.run(software, on_error="return")
         for address, theirs in sorted(answers.items()):
@@ -227,14 +228,14 @@ class _Run:
     """One build's printing on the cluster: tasks sent as they are rendered, a few per worker ahead, results
     yielded as they finish."""
 
-    def __init__(self, client, shipment: Shipment, expected: dict[str, str], executor: DaskExecutor):
+    def __init__(self, client: Client, shipment: Shipment, expected: dict[str, str], executor: DaskExecutor):
         self.client = client
         self.executor = executor
         self.root = shipment.root
         self.expected = expected
         self.shipment = shipment
-        self.files: dict[str, object] = {}         # SHA-256 -> the future holding the file's bytes on the cluster
-        self.jobs: dict[object, Job] = {}          # future -> its document, while printing
+        self.files: dict[str, Future] = {}         # SHA-256 -> the future holding the file's bytes on the cluster
+        self.jobs: dict[Future, Job] = {}          # future -> its document, while printing
         self.finished = as_completed(with_results=True, raise_errors=False)
         self._workers = (0.0, 1)                   # when the workers were counted, and how many there were
         self._alone_since: float | None = None     # since when the scheduler has had no worker
@@ -290,7 +291,7 @@ class _Run:
             raise ClusterError(f"the Dask scheduler at {self.executor.scheduler} has had no worker for "
                                f"{self.executor.patience:g} s")
 
-    def _result(self, job: Job, future, value) -> Result:
+    def _result(self, job: Job, future: Future, value: object) -> Result:
         if isinstance(value, Printed):
             return as_result(job, value)
         if isinstance(value, VersionMismatch):
