@@ -22,6 +22,8 @@ import signal
 import tempfile
 import time
 import uuid
+import warnings
+from concurrent.futures import CancelledError
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -29,7 +31,7 @@ from typing import Iterable, Iterator
 import dask.config
 from distributed import Client, Future, KilledWorker, LocalCluster, WorkerPlugin, as_completed, get_worker
 from distributed import Worker as DaskWorker
-from distributed.client import FutureCancelledError
+from distributed.versions import VersionMismatchWarning
 from dask.utils import parse_timedelta
 
 from ..content import Library
@@ -299,18 +301,20 @@ class _Run:
                                f"{self.executor.patience:g} s")
 
     def _result(self, job: Job, future: Future, value: object) -> Result:
-        if isinstance(value, Printed):
+        """A finished future as the document's result; `value` is what as_completed gathered: the Printed, the
+        CancelledError of a cancelled future, or the (type, exception, traceback) of a failed one."""
+        if future.status == "finished" and isinstance(value, Printed):
             return as_result(job, value)
-        if isinstance(value, VersionMismatch):
-            raise ClusterError(str(value))
-        if isinstance(value, FutureCancelledError) or future.status == "cancelled" \
-                or self.client.status != "running":
+        if future.status == "cancelled" or isinstance(value, CancelledError) or self.client.status != "running":
             raise self.executor._lost()
-        if isinstance(value, KilledWorker):
-            message = (f"{job.output}: each of the {value.allowed_failures + 1} Dask workers that printed it died "
-                       f"while printing it (the last at {value.last_worker.address}): not printed")
+        error = value[1] if isinstance(value, tuple) and len(value) == 3 else value
+        if isinstance(error, VersionMismatch):
+            raise ClusterError(str(error))
+        if isinstance(error, KilledWorker):
+            message = (f"each of the {error.allowed_failures + 1} Dask workers that printed it died while printing "
+                       f"it (the last at {error.last_worker.address}): not printed")
         else:
-            message = f"{job.output}: printing failed on a Dask worker: {type(value).__name__}: {shorten(str(value))}"
+            message = f"printing failed on a Dask worker: {type(error).__name__}: {shorten(str(error))}"
         return Result(job, None, 0, (Problem(job.output, 1, message, "cluster"),), 0.0)
 
     def _worker_count(self) -> int:
@@ -349,6 +353,9 @@ def _quiet_dask() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     for name in ("asyncio", "tornado"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    # Dask's table of the packages whose versions differ between client, scheduler and workers: the build's own
+    # check (the versions a PDF depends on, Dask's included) names what differs in one line and stops.
+    warnings.filterwarnings("ignore", category=VersionMismatchWarning)
 
 
 @contextmanager
