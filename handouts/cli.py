@@ -2,8 +2,9 @@
 `python build.py users ...` run and manage the staff web app (handouts.web).
 
 Exit codes: 0 success; 1 problems were found (printed as path:line: message), or the Dask cluster could not go
-on (one line); 2 usage error; 3 another run holds the output folder's lock; 128 + the signal's number when SIGINT (130), SIGTERM (143) or SIGHUP (129)
-stopped the command (workers ended, no temporary file left, the manifest agreeing with the files).
+on (one line); 2 usage error; 3 another run holds the output folder's lock; 128 + the signal's number when SIGINT
+(130), SIGTERM (143) or SIGHUP (129) stopped the command (workers ended, no temporary file left, the manifest
+agreeing with the files).
 """
 
 from __future__ import annotations

@@ -76,7 +76,8 @@ class ProjectFiles:
 
     def __init__(self, root: Path, families: Sequence[str]):
         self.root = root
-        self.allowed = tuple(p.resolve() for p in (root / "content", root / "templates", *fonts.folders(list(families))))
+        folders = (root / "content", root / "templates", *fonts.folders(list(families)))
+        self.allowed = tuple(folder.resolve() for folder in folders)
 
     def read(self, path: Path) -> Found:
         resolved = path.resolve()

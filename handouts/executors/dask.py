@@ -20,6 +20,7 @@ import logging
 import shutil
 import signal
 import tempfile
+import threading
 import time
 import uuid
 import warnings
@@ -46,7 +47,9 @@ from .versions import differences, software
 LOGGER = logging.getLogger(__name__)
 
 PLUGIN = "handouts-printer"
-IN_FLIGHT_PER_WORKER = 3       # rendered documents sent ahead per worker: enough to keep it busy, and no more held
+# Rendered documents sent ahead per worker: one printing and one waiting keep it busy. No more: the building
+# process holds their HTML, and when a worker dies Dask counts a death against every document it held.
+IN_FLIGHT_PER_WORKER = 2
 CLOSE_S = 10                   # to close the connection and, for local:N, the cluster
 WORKER_COUNT_EVERY_S = 2.0     # how often the number of workers is asked again (workers may join or leave)
 POLL_S = 0.01                  # how often finished results are looked for while waiting
@@ -69,6 +72,8 @@ class PrinterPlugin(WorkerPlugin):
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
         self.printer: Worker | None = None
+        self.lock: threading.Lock | None = None     # made on the worker: one document at a time, however many
+                                                    # threads the worker runs
 
     def setup(self, worker: DaskWorker) -> None:
         # WeasyPrint copies the fonts it is given into a temporary folder: the worker's own scratch folder, which
@@ -82,6 +87,7 @@ class PrinterPlugin(WorkerPlugin):
                 callback.stop()
         if self.quiet:
             _quiet_worker()
+        self.lock = threading.Lock()
         self.printer = Worker()
 
     def teardown(self, worker: DaskWorker) -> None:
@@ -99,11 +105,11 @@ def _quiet_worker() -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _printer() -> Worker:
+def _plugin() -> PrinterPlugin:
     plugin = get_worker().plugins.get(PLUGIN)
-    if not isinstance(plugin, PrinterPlugin) or plugin.printer is None:
+    if not isinstance(plugin, PrinterPlugin) or plugin.printer is None or plugin.lock is None:
         raise RuntimeError(f"the worker has no {PLUGIN} plugin")
-    return plugin.printer
+    return plugin
 
 
 def print_task(task: Task, table: dict[str, Sent], blobs: dict[str, bytes], root: Path,
@@ -113,7 +119,10 @@ def print_task(task: Task, table: dict[str, Sent], blobs: dict[str, bytes], root
     ours = software()
     if ours != expected:
         raise VersionMismatch(_mismatch(get_worker().address, differences(ours, expected)))
-    return _printer().run(task, SentFiles(root, table, blobs, task.job.families))
+    plugin = _plugin()
+    assert plugin.lock is not None and plugin.printer is not None
+    with plugin.lock:
+        return plugin.printer.run(task, SentFiles(root, table, blobs, task.job.families))
 
 
 def _hold(data: bytes) -> bytes:
@@ -209,15 +218,21 @@ class DaskExecutor:
         client = self._connect()
         expected = software()
         try:
-            self._check_versions(client, expected)
+            self._check_workers(client, expected)
             client.register_plugin(PrinterPlugin(quiet=self._cluster is not None), name=PLUGIN)
         except (OSError, TimeoutError) as exc:
             raise self._lost(exc) from None
         shipment = shipment or Shipment(ProjectFiles(library.root, _families(library)))
         yield from _Run(client, shipment, expected, self).results(iter(rendered))
 
-    def _check_versions(self, client: Client, expected: dict[str, str]) -> None:
-        """Ask every worker for its software; refuse the first that differs (or cannot answer)."""
+    def _check_workers(self, client: Client, expected: dict[str, str]) -> None:
+        """Ask every worker for its software, refusing the first that differs (or cannot answer), and refuse a
+        worker with more than one thread (WeasyPrint is Python: one process per core prints fastest; a worker's
+        printer prints one document at a time)."""
+        for address, threads in sorted(client.nthreads().items()):
+            if threads != 1:
+                raise ClusterError(f"the Dask worker at {address} runs {threads} threads: start workers with "
+                                   "--nthreads 1 (and one process per core, --nworkers)")
         answers = client.run(software, on_error="return")
         for address, theirs in sorted(answers.items()):
             if isinstance(theirs, BaseException):
