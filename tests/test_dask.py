@@ -131,7 +131,8 @@ def cluster(folder: Path, package: Path, workers: int, preload: list[str] = (), 
     `nanny` is False) on 127.0.0.1, each in a session of its own and its own folder, with only the copy of the
     package on its path; ended afterwards."""
     folder.mkdir(parents=True, exist_ok=True)
-    environment = {**os.environ, "PYTHONPATH": str(package), **env}
+    # Their scratch folders (Dask's, WeasyPrint's) inside `folder` too: a process killed here cannot remove its own.
+    environment = {**os.environ, "PYTHONPATH": str(package), "TMPDIR": str(folder), **env}
     address_file = folder / "scheduler.json"
     started: list[subprocess.Popen] = []
 
