@@ -143,7 +143,7 @@ def _load_memo(output_dir: Path) -> dict[str, list]:
 def check(root: Path, selection: Selection, today: dt.date, strict: bool) -> Outcome:
     """Validate everything and render every document's HTML (templates included), but print no PDF."""
     with files.one_read_per_file():
-        return _check(root, selection, today, strict)
+        return _check(root.absolute(), selection, today, strict)
 
 
 def _check(root: Path, selection: Selection, today: dt.date, strict: bool) -> Outcome:
@@ -184,6 +184,7 @@ def build(root: Path, output_dir: Path, selection: Selection, today: dt.date, st
     one. However the run ends (an error or a signal included), manifest.json is exported from the manifest's
     store before it returns."""
     report = progress or (lambda event, path: None)
+    root = root.absolute()        # the printer names the project's files by file: URL
     jobs = jobs or os.cpu_count() or 1
     if executor is None and jobs > 1 and not Manifest.exists(output_dir):
         pool.start()      # everything will be printed: let the fork server's imports overlap loading and planning

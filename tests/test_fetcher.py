@@ -67,3 +67,14 @@ def test_refused_or_missing_files_fail_the_document_naming_the_block(project: Pa
 def test_attachments_are_refused(project: Path, tmp_path: Path) -> None:
     outcome = _build_with_body(project, tmp_path, '<a rel="attachment" href="https://www.nhs.uk/">notes</a>')
     assert outcome.failed and any("attachments are not allowed" in p.message for p in outcome.problems)
+
+
+def test_a_project_named_by_a_relative_path_builds(project: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The printer names the project's files by file: URL, which needs an absolute path: the builder makes the
+    root it is given absolute (an API caller, or the benchmark's --root, may pass a relative one)."""
+    monkeypatch.chdir(project.parent)
+    outcome = builder.build(Path(project.name), tmp_path / "out",
+                            Selection("fennick-street-uk", "en", "acne-scars", "summary", "screen"), TODAY, jobs=1)
+    assert outcome.ok and outcome.added == ["fennick-street-uk/en/acne-scars-summary-screen.pdf"]
+    assert (tmp_path / "out/fennick-street-uk/en/acne-scars-summary-screen.pdf").read_bytes().startswith(b"%PDF-")
