@@ -339,6 +339,35 @@ def test_each_task_checks_its_workers_software(shared: Cluster, monkeypatch: pyt
         executor.close()
 
 
+def test_the_cluster_printing_wakes_rarely(shared: Cluster) -> None:
+    """Once a build has printed on the cluster, its workers' profilers are stopped and their and their nannies'
+    frequent wakes slowed (Dask's defaults: 20 ms, 100 ms and 500 ms), each on every worker and nanny."""
+    from distributed import Client
+    library, the_plan, _ = builder.prepare(ROOT, Selection("cedar-hollow-us", "en", "acne-scars", "leaflet",
+                                                           "screen"), TODAY, strict=False)
+    executor = DaskExecutor(shared.address)
+    try:
+        results = list(executor.run_all(library, [(job, job.key) for job in the_plan.jobs], Patient()))
+    finally:
+        executor.close()
+    assert [r.pdf is not None for r in results] == [True]
+
+    def wakes(dask_worker=None, dask_nanny=None) -> dict[str, float | None]:
+        """On a worker or a nanny (sent by value: the cluster has only the package): the interval (ms) of each
+        periodic callback the printer slows or stops, None when stopped."""
+        server = dask_worker or dask_nanny
+        return {name: callback.callback_time if callback.is_running() else None
+                for name, callback in server.periodic_callbacks.items()
+                if name in ("tick", "memory_monitor", "monitor", "profile", "profile-cycle")}
+
+    with Client(shared.address, timeout=30) as client:
+        workers, nannies = client.run(wakes), client.run(wakes, nanny=True)
+    slowed = {name: seconds * 1000 for name, seconds in dask_executor.SLOWED_S.items()}
+    assert len(workers) == len(nannies) == 2
+    assert all(found == {**slowed, "profile": None, "profile-cycle": None} for found in workers.values()), workers
+    assert all(found == slowed for found in nannies.values()), nannies
+
+
 def test_a_worker_never_reads_the_project_folder(shared: Cluster, tmp_path: Path) -> None:
     """Documents rendered from a scratch project whose English block shows a content image, the files they refer to
     read once here; the project is then moved away and the documents printed on the cluster: the same bytes and the
