@@ -269,11 +269,13 @@ def make_fleet(scratch: Path, name: str, clinics: int, seed: int) -> fleetgen.Fl
 
 
 def full_builds(args: argparse.Namespace, fleet: fleetgen.Fleet, scratch: Path, row: Row, figures: dict) -> None:
-    """The fleet built on the local pool and on a Dask cluster (a new one each time), in turn for each round."""
+    """The fleet built on the local pool and on a Dask cluster (a new one each time), in turn for each round, the
+    order reversed every other round (local, Dask, Dask, local, ...): the machine's speed drifts by several per cent
+    over minutes, and a drift that goes one way then weighs on both paths alike."""
     runs: dict[str, list[BuildRun]] = {"local": [], "dask": []}
     failed: set[str] = set()
     for number in range(1, args.rounds + 1):
-        for path in ("local", "dask"):
+        for path in ("local", "dask") if number % 2 else ("dask", "local"):
             if path in failed:
                 continue
             if path == "local":
