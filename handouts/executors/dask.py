@@ -88,8 +88,10 @@ class PrinterPlugin(WorkerPlugin):
         tempfile.tempdir = worker.local_directory
         # Dask's statistical profiler samples the running task's stack every 10 ms; WeasyPrint's stacks are deep
         # (layout recurses), and the sampling made printing 10 to 35 % slower, measured here with it on and off.
+        # Taken out, not only stopped: a worker that joins (or is restarted) after the plugin was registered runs
+        # this before it starts its periodic callbacks, and would start a stopped one again.
         for name in PROFILER:
-            callback = worker.periodic_callbacks.get(name)
+            callback = worker.periodic_callbacks.pop(name, None)
             if callback is not None:
                 callback.stop()
         _slow_down(worker)
