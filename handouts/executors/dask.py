@@ -115,9 +115,8 @@ class QuietNanny(NannyPlugin):
 
 
 def _slow_down(server: DaskWorker | Nanny) -> None:
-    """Dask's frequent wakes on a worker or a nanny, made rarer (SLOWED_S). On a 100-document fleet on two cores
-    (four rounds, builds alternated), Dask's build took a median 1.18 times the local pool's with them as they are,
-    1.07 times with the worker's slowed."""
+    """Dask's frequent wakes on a worker or a nanny, made rarer (SLOWED_S). What they cost, as measured, is in the
+    README (Printing on a Dask cluster: Overhead)."""
     for name, seconds in SLOWED_S.items():
         callback = server.periodic_callbacks.get(name)
         if callback is not None and callback.callback_time < seconds * 1000:
