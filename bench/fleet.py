@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 import fleetgen  # noqa: E402
 from handouts import builder, content, preflight, worker  # noqa: E402
+from handouts.executors import dask as dask_executor  # noqa: E402
 from handouts.models import Patient  # noqa: E402
 from handouts.plan import Job, Selection, plan  # noqa: E402
 from handouts.printjob import print_job  # noqa: E402
@@ -203,13 +204,16 @@ def dask_cluster(workers: int, logs: Path) -> Iterator[str]:
     logs.mkdir(parents=True, exist_ok=True)
     started: list[subprocess.Popen] = []
     try:
-        for name, command in (("scheduler", [str(dask), "scheduler", "--host", "127.0.0.1", "--port",
-                                             address.rsplit(":", 1)[1], "--no-dashboard"]),
-                              ("workers", [str(dask), "worker", address, "--nworkers", str(workers), "--nthreads",
-                                           "1", "--no-dashboard"])):
+        # The scheduler with the README's settings for a printing cluster's.
+        quiet = {"DASK_" + key.upper().replace(".", "__").replace("-", "_"): value
+                 for key, value in dask_executor.SCHEDULER_SETTINGS.items()}
+        for name, command, env in (("scheduler", [str(dask), "scheduler", "--host", "127.0.0.1", "--port",
+                                                  address.rsplit(":", 1)[1], "--no-dashboard"], quiet),
+                                   ("workers", [str(dask), "worker", address, "--nworkers", str(workers),
+                                                "--nthreads", "1", "--no-dashboard"], {})):
             with open(logs / f"{name}.log", "ab") as log:       # run where no project is: workers need none
-                started.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=_environment(),
-                                                cwd=logs, start_new_session=True))
+                started.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                                env={**_environment(), **env}, cwd=logs, start_new_session=True))
         with Client(address, timeout=60) as client:
             client.wait_for_workers(workers, timeout=120)
         yield address

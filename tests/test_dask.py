@@ -193,6 +193,36 @@ def test_a_local_cluster_gives_the_local_pools_bytes(pool_build: Path, tmp_path:
     assert "Traceback" not in err and "distributed." not in err      # Dask's own log lines stay off the console
 
 
+def test_documents_go_a_few_to_a_task_the_last_ones_alone(shared: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Six documents whose number is not known ahead go as a task of four and one of two; known ahead, and this
+    near the end of a build on two workers, one to a task. The same bytes either way as printed here."""
+    library, the_plan, _ = builder.prepare(ROOT, Selection("cedar-hollow-us", None, "acne-scars", "leaflet"), TODAY,
+                                           strict=False)
+    rendered = list(render_tasks(library, [(job, job.key) for job in the_plan.jobs], Patient()))
+    assert len(rendered) == DOCUMENTS
+    sizes: list[int] = []
+    submit = dask_executor._Run._submit
+
+    def counted(run, batch):
+        sizes.append(len(batch))
+        return submit(run, batch)
+
+    monkeypatch.setattr(dask_executor._Run, "_submit", counted)
+    executor = DaskExecutor(shared.address)
+    try:
+        unknown = list(executor.print_rendered(library, iter(rendered)))
+        assert sizes == [4, 2]
+        sizes.clear()
+        known = list(executor.print_rendered(library, rendered))
+        assert sizes == [1] * DOCUMENTS
+    finally:
+        executor.close()
+    here = Worker(ROOT, _families(library))
+    expected = {job.output: here.run(task).pdf for job, task in rendered}
+    for results in (unknown, known):
+        assert {r.job.output: r.pdf for r in results} == expected
+
+
 # --- faults -------------------------------------------------------------------------------------------------------
 
 def test_a_worker_killed_part_way_loses_no_document(shared: Cluster, pool_build: Path, tmp_path: Path) -> None:
@@ -271,6 +301,35 @@ def test_a_document_that_keeps_killing_its_workers_fails_alone(package: Path, po
     assert "1 added, 0 changed, 0 removed, 0 unchanged, 1 failed" in err
     assert digests(output) == {other: digests(pool_build)[other]}
     assert_agrees(output)
+
+
+def test_a_task_of_documents_whose_workers_die_is_sent_again_a_document_to_a_task(package: Path,
+                                                                                  tmp_path: Path) -> None:
+    """Four documents in one task, the last of them ending every worker process that prints it: after Dask's
+    allowed failures (here 1) the four are sent again one to a task; the three others are printed (the same bytes
+    as printed here) and the fatal one fails alone, in one line."""
+    library, the_plan, _ = builder.prepare(ROOT, Selection("cedar-hollow-us", None, "acne-scars", "leaflet"), TODAY,
+                                           strict=False)
+    rendered = list(render_tasks(library, [(job, job.key) for job in the_plan.jobs], Patient()))[:4]
+    fatal = rendered[-1][0].output
+    preload = str(Path(__file__).with_name("dask_fatal_document.py"))
+    with cluster(tmp_path / "cluster", package, workers=1, preload=[preload], HANDOUTS_TEST_FATAL=fatal,
+                 DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1") as own:
+        executor = DaskExecutor(own.address)
+        try:
+            results = {r.job.output: r for r in executor.print_rendered(library, iter(rendered))}
+        finally:
+            executor.close()
+    assert len(results) == 4
+    (problem,) = results.pop(fatal).problems
+    assert re.fullmatch(r"each of the 2 Dask workers that printed it died while printing it \(the last at "
+                        r"tcp://127\.0\.0\.1:\d+\): not printed", problem.message), problem
+    assert (problem.path, problem.line, problem.rule) == (fatal, 1, "cluster")
+    here = Worker(ROOT, _families(library))
+    assert {path: r.pdf for path, r in results.items()} == {
+        job.output: here.run(task).pdf for job, task in rendered if job.output != fatal}
+    # Two deaths with the four in one task, two with the fatal one alone.
+    assert (tmp_path / "cluster" / "worker0.log").read_text().count("exited with status 70") == 4
 
 
 def test_a_cluster_left_without_workers_ends_the_build(package: Path, tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
 """Printing on a Dask cluster (`--scheduler tcp://HOST:PORT`, or `--scheduler local:N` for N worker processes
 started on this machine).
 
-The building process renders each document's HTML and sends it as a task; a worker prints and preflights it and
-sends back the PDF's bytes, which the building process publishes as they come. A worker needs the package (the
+The building process renders each document's HTML and sends it in a task of a few documents; a worker prints
+and preflights them and sends back the PDFs' bytes, which the building process publishes as they come. (Each
+task costs Dask's messages between the building process, the scheduler and the worker: a few documents share
+them; the last documents of a build go one to a task, so that no worker is left with several at the end.) A worker needs the package (the
 same versions: checked before the first task and again in every task) but never the project folder: the files a
 document refers to (stylesheets, logos, images, colour profiles) travel with the build, each distinct file once,
 as a task of its own keyed by its SHA-256 (a worker that is lost takes nothing with it: the scheduler still has
@@ -10,7 +12,8 @@ the bytes and makes the file again where it is needed). Each worker process keep
 worker plugin when the worker starts.
 
 Faults: a worker that dies has its documents printed elsewhere by Dask; a document that keeps killing its
-workers fails alone, as does one that fails to print. A lost scheduler, or a worker with other versions, stops
+workers fails alone (a task of several that keeps killing them is sent again one document to a task), as does
+one that fails to print. A lost scheduler, or a worker with other versions, stops
 the build with one line (ClusterError): what was published stays, and the next run builds the rest.
 """
 
@@ -27,7 +30,8 @@ import warnings
 from concurrent.futures import CancelledError
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Sized
 
 import dask.config
 from distributed import Client, Future, KilledWorker, LocalCluster, Nanny, NannyPlugin, WorkerPlugin, as_completed
@@ -48,9 +52,12 @@ from .versions import differences, software
 LOGGER = logging.getLogger(__name__)
 
 PLUGIN = "handouts-printer"
-# Rendered documents sent ahead per worker: one printing and one waiting keep it busy. No more: the building
-# process holds their HTML, and when a worker dies Dask counts a death against every document it held.
+# Tasks sent ahead per worker: one printing and one waiting keep it busy. No more: the building process holds
+# their HTML, and when a worker dies Dask counts a death against every task it held.
 IN_FLIGHT_PER_WORKER = 2
+# Documents a task prints, at most: Dask's own work for a task (its messages, on the worker, the scheduler and
+# the building process) is shared by them. Fewer near the end of a build (Run._size).
+BATCH = 4
 CLOSE_S = 10                   # to close the connection and, for local:N, the cluster
 WORKER_COUNT_EVERY_S = 2.0     # how often the number of workers is asked again (workers may join or leave)
 POLL_S = 0.01                  # how often finished results are looked for while waiting
@@ -61,6 +68,11 @@ PROFILER = ("profile", "profile-cycle")     # a Dask worker's periodic callbacks
 # the printing processes. A longer interval configured stays.
 SLOWED_S = {"tick": 1.0, "memory_monitor": 1.0, "monitor": 5.0}
 NANNY_PLUGIN = "handouts-nanny"
+# Dask's settings for the scheduler of a printing cluster (the README's command gives them as environment
+# variables, DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL=1s and so on; local:N sets them itself): its event loop's
+# health check every second instead of every 20 ms, its system monitor every 5 s instead of every 500 ms. Both
+# only watch; idle with a client connected, the scheduler then used 0.6 % of a core instead of 2.3 % here.
+SCHEDULER_SETTINGS = {"distributed.admin.tick.interval": "1s", "distributed.admin.system-monitor.interval": "5s"}
 
 
 # --- on each worker ---------------------------------------------------------------------------------------------
@@ -141,17 +153,32 @@ def _plugin() -> PrinterPlugin:
     return plugin
 
 
-def print_task(task: Task, table: dict[str, Sent], blobs: dict[str, bytes], root: Path,
-               expected: dict[str, str]) -> Printed:
-    """On a worker: print and preflight one document with the files sent with it, after checking that this worker
-    has the building process's software (one that joined after the check at the start has not been checked)."""
+@dataclass(frozen=True)
+class Failed:
+    """A document whose printing raised on the worker: the error, as text (the exception may not travel)."""
+
+    kind: str
+    message: str
+
+
+def print_tasks(tasks: list[Task], tables: list[dict[str, Sent]], blobs: dict[str, bytes], root: Path,
+                expected: dict[str, str]) -> list[Printed | Failed]:
+    """On a worker: print and preflight documents, each with the files sent with it, after checking that this
+    worker has the building process's software (one that joined after the check at the start has not been
+    checked). A document that fails to print fails alone."""
     ours = software()
     if ours != expected:
         raise VersionMismatch(_mismatch(get_worker().address, differences(ours, expected)))
     plugin = _plugin()
     assert plugin.lock is not None and plugin.printer is not None
+    done: list[Printed | Failed] = []
     with plugin.lock:
-        return plugin.printer.run(task, SentFiles(root, table, blobs, task.job.families))
+        for task, table in zip(tasks, tables):
+            try:
+                done.append(plugin.printer.run(task, SentFiles(root, table, blobs, task.job.families)))
+            except Exception as exc:
+                done.append(Failed(type(exc).__name__, str(exc)))
+    return done
 
 
 def _hold(data: bytes) -> bytes:
@@ -199,7 +226,7 @@ class DaskExecutor:
         try:
             if local:
                 self._scratch = tempfile.mkdtemp(prefix="handouts-dask-")
-                with dask.config.set({"temporary-directory": self._scratch}):
+                with dask.config.set({"temporary-directory": self._scratch, **SCHEDULER_SETTINGS}):
                     # No dashboard, and the scheduler's HTTP server (always started) on a free port.
                     self._cluster = LocalCluster(n_workers=int(local[1]), threads_per_worker=1, processes=True,
                                                  host="127.0.0.1", dashboard_address=None,
@@ -238,12 +265,13 @@ class DaskExecutor:
 
     def run_all(self, library: Library, tasks: list[tuple[Job, str]], patient: Patient) -> Iterator[Result]:
         if tasks:
-            yield from self.print_rendered(library, render_tasks(library, tasks, patient))
+            yield from self.print_rendered(library, render_tasks(library, tasks, patient), count=len(tasks))
 
     def print_rendered(self, library: Library, rendered: Iterable[tuple[Job, Task | BuildError]],
-                       shipment: Shipment | None = None) -> Iterator[Result]:
+                       shipment: Shipment | None = None, count: int | None = None) -> Iterator[Result]:
         """Print documents rendered in this process (worker.render_tasks), yielding results as they finish. The
-        files they refer to are read by `shipment` (by default a new one, reading the library's project)."""
+        files they refer to are read by `shipment` (by default a new one, reading the library's project). `count`:
+        how many documents `rendered` gives (by default its length, when it has one)."""
         client = self._connect()
         expected = software()
         try:
@@ -253,7 +281,9 @@ class DaskExecutor:
         except (OSError, TimeoutError) as exc:
             raise self._lost(exc) from None
         shipment = shipment or Shipment(ProjectFiles(library.root, _families(library)))
-        yield from _Run(client, shipment, expected, self).results(iter(rendered))
+        if count is None and isinstance(rendered, Sized):
+            count = len(rendered)
+        yield from _Run(client, shipment, expected, self, count).results(iter(rendered))
 
     def _check_workers(self, client: Client, expected: dict[str, str]) -> None:
         """Ask every worker for its software, refusing the first that differs (or cannot answer), and refuse a
@@ -279,46 +309,69 @@ class DaskExecutor:
 
 
 class _Run:
-    """One build's printing on the cluster: tasks sent as they are rendered, a few per worker ahead, results
-    yielded as they finish."""
+    """One build's printing on the cluster: documents sent as they are rendered, a few to a task and a few tasks
+    per worker ahead, results yielded as they finish."""
 
-    def __init__(self, client: Client, shipment: Shipment, expected: dict[str, str], executor: DaskExecutor):
+    def __init__(self, client: Client, shipment: Shipment, expected: dict[str, str], executor: DaskExecutor,
+                 count: int | None = None):
         self.client = client
         self.executor = executor
         self.root = shipment.root
         self.expected = expected
         self.shipment = shipment
         self.files: dict[str, Future] = {}         # SHA-256 -> the future holding the file's bytes on the cluster
-        self.jobs: dict[Future, Job] = {}          # future -> its document, while printing
+        self.jobs: dict[Future, list[tuple[Job, Task]]] = {}     # future -> its documents, while printing
+        self.unsent = count                        # documents not yet sent, when known
         self.finished = as_completed(with_results=True, raise_errors=False)
         self._workers = (0.0, 1)                   # when the workers were counted, and how many there were
         self._alone_since: float | None = None     # since when the scheduler has had no worker
 
     def results(self, rendered: Iterator[tuple[Job, Task | BuildError]]) -> Iterator[Result]:
+        batch: list[tuple[Job, Task]] = []
         try:
             for job, task in rendered:
                 if isinstance(task, BuildError):
+                    self._sent(1)
                     yield Result(job, None, 0, tuple(task.problems), 0.0)
                     continue
-                self._submit(job, task)
+                batch.append((job, task))
+                if len(batch) < self._size():
+                    continue
+                self._submit(batch)
+                self._sent(len(batch))
+                batch = []
                 yield from self._collect(block=False)
                 while len(self.jobs) >= IN_FLIGHT_PER_WORKER * max(1, self._worker_count()):
                     yield from self._collect(block=True)
+            if batch:
+                self._submit(batch)
             while self.jobs:
                 yield from self._collect(block=True)
         finally:
             self._release()
 
-    def _submit(self, job: Job, task: Task) -> None:
-        table = self.shipment.table(task.job)
-        needed = sorted({sent.sha256 for sent in table.values() if sent.sha256})
+    def _size(self) -> int:
+        """Documents for the next task: BATCH, fewer as the build nears its end (about four tasks per worker
+        left to send, the last ones a document each), so that the workers finish together."""
+        if self.unsent is None:
+            return BATCH
+        per_task = -(-self.unsent // (4 * max(1, self._worker_count())))      # rounded up
+        return max(1, min(BATCH, per_task))
+
+    def _sent(self, documents: int) -> None:
+        if self.unsent is not None:
+            self.unsent -= documents
+
+    def _submit(self, batch: list[tuple[Job, Task]], priority: int = 0) -> None:
+        tables = [self.shipment.table(task.job) for _, task in batch]
+        needed = sorted({sent.sha256 for table in tables for sent in table.values() if sent.sha256})
         for sha in needed:
             if sha not in self.files:
                 self.files[sha] = self.client.submit(_hold, self.shipment.blob(sha), key=f"handouts-file-{sha}")
         blobs = {sha: self.files[sha] for sha in needed}
-        future = self.client.submit(print_task, task, table, blobs, self.root, self.expected,
-                                    key=f"handouts-print-{uuid.uuid4().hex}")
-        self.jobs[future] = job
+        future = self.client.submit(print_tasks, [task for _, task in batch], tables, blobs, self.root,
+                                    self.expected, key=f"handouts-print-{uuid.uuid4().hex}", priority=priority)
+        self.jobs[future] = batch
         self.finished.add(future)
 
     def _collect(self, block: bool) -> Iterator[Result]:
@@ -329,8 +382,7 @@ class _Run:
             time.sleep(POLL_S)
             batch = self.finished.next_batch(block=False)
         for future, value in batch:
-            job = self.jobs.pop(future)
-            yield self._result(job, future, value)
+            yield from self._results(self.jobs.pop(future), future, value)
 
     def _watch(self) -> None:
         """While waiting: the connection is up (a lost one cancels every future too), and a worker is there to
@@ -345,22 +397,34 @@ class _Run:
             raise ClusterError(f"the Dask scheduler at {self.executor.scheduler} has had no worker for "
                                f"{self.executor.patience:g} s")
 
-    def _result(self, job: Job, future: Future, value: object) -> Result:
-        """A finished future as the document's result; `value` is what as_completed gathered: the Printed, the
-        CancelledError of a cancelled future, or the (type, exception, traceback) of a failed one."""
-        if future.status == "finished" and isinstance(value, Printed):
-            return as_result(job, value)
+    def _results(self, batch: list[tuple[Job, Task]], future: Future, value: object) -> Iterator[Result]:
+        """A finished future as its documents' results; `value` is what as_completed gathered: the list of
+        Printed (or Failed), the CancelledError of a cancelled future, or the (type, exception, traceback) of a
+        failed one. A task of several documents whose workers all died is sent again, a document to a task: the
+        one that kills them then fails alone."""
+        if future.status == "finished" and isinstance(value, list) and len(value) == len(batch):
+            for (job, _), printed in zip(batch, value):
+                yield (as_result(job, printed) if isinstance(printed, Printed) else
+                       _failed(job, f"printing failed on a Dask worker: {printed.kind}: {shorten(printed.message)}"))
+            return
         if future.status == "cancelled" or isinstance(value, CancelledError) or self.client.status != "running":
             raise self.executor._lost()
         error = value[1] if isinstance(value, tuple) and len(value) == 3 else value
         if isinstance(error, VersionMismatch):
             raise ClusterError(str(error))
+        if isinstance(error, KilledWorker) and len(batch) > 1:
+            # In their order (Dask would otherwise order tasks sent together by their keys): those before the
+            # fatal one are printed before it can end another worker.
+            for number, item in enumerate(batch):
+                self._submit([item], priority=len(batch) - number)
+            return
         if isinstance(error, KilledWorker):
             message = (f"each of the {error.allowed_failures + 1} Dask workers that printed it died while printing "
                        f"it (the last at {error.last_worker.address}): not printed")
         else:
             message = f"printing failed on a Dask worker: {type(error).__name__}: {shorten(str(error))}"
-        return Result(job, None, 0, (Problem(job.output, 1, message, "cluster"),), 0.0)
+        for job, _ in batch:
+            yield _failed(job, message)
 
     def _worker_count(self) -> int:
         """The number of workers now, asked again every few seconds."""
@@ -385,6 +449,10 @@ class _Run:
                 self.client.cancel(pending)
             except Exception:
                 pass
+
+
+def _failed(job: Job, message: str) -> Result:
+    return Result(job, None, 0, (Problem(job.output, 1, message, "cluster"),), 0.0)
 
 
 # --- Dask's own log lines ----------------------------------------------------------------------------------------
