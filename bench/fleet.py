@@ -9,8 +9,8 @@ met, and exits 1 when a target is missed. Run it on an otherwise idle machine; i
 on two cores (--quick: a couple of minutes, for trying it out).
 
 - full build of the fleet (`build.py` in a new process, from an empty output folder) on the local pool of N
-  workers, and on a Dask cluster of N worker processes (a `dask scheduler` and a `dask worker --nworkers N` started
-  as separate processes on 127.0.0.1): Dask's time against the pool's, and the two outputs compared byte for byte;
+  workers, and on a Dask cluster of N worker processes (a `dask scheduler`, with the README's two settings, and a
+  `dask worker --nworkers N` started as separate processes on 127.0.0.1): Dask's time against the pool's, and the two outputs compared byte for byte;
 - the warm print time of a sample of the fleet (its first clinics, which cover both countries and both language
   sets), in one process as bench/run.py's floor has it, and from it the per-task overhead of each path: its time
   per document on one worker less the warm print time;
@@ -242,6 +242,7 @@ def warm_times(root: Path, clinics: set[str]) -> Warm:
     tasks = [worker.Task(print_job(library, job, renderer.render(library, job, Patient()), job.key),
                          worker.expectation(library, job)) for job in jobs]
     printer = worker.Worker(root, sorted({family for task in tasks for family in task.job.families})).printer
+    worker.settle()     # as a pool worker and a Dask worker do once their printer is made
     seen = set()
     for task in tasks:
         key = (task.job.families, task.job.variant.stylesheet, task.job.profile_file)

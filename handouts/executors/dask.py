@@ -45,7 +45,7 @@ from ..filesource import ProjectFiles, Sent, SentFiles, Shipment
 from ..models import Patient
 from ..plan import Job
 from ..problems import BuildError, Problem, shorten
-from ..worker import Printed, Result, Task, Worker, _families, as_result, render_tasks
+from ..worker import Printed, Result, Task, Worker, _families, as_result, render_tasks, settle
 from . import LOCAL, ClusterError, scheduler_error
 from .versions import differences, software
 
@@ -111,6 +111,7 @@ class PrinterPlugin(WorkerPlugin):
             _quiet_worker()
         self.lock = threading.Lock()
         self.printer = Worker()
+        settle()
 
     def teardown(self, worker: DaskWorker) -> None:
         self.printer = None
