@@ -4,17 +4,18 @@ started on this machine).
 The building process renders each document's HTML and sends it in a task of a few documents; a worker prints
 and preflights them and sends back the PDFs' bytes, which the building process publishes as they come. (Each
 task costs Dask's messages between the building process, the scheduler and the worker: a few documents share
-them; the last documents of a build go one to a task, so that no worker is left with several at the end.) A worker needs the package (the
-same versions: checked before the first task and again in every task) but never the project folder: the files a
-document refers to (stylesheets, logos, images, colour profiles) travel with the build, each distinct file once,
-as a task of its own keyed by its SHA-256 (a worker that is lost takes nothing with it: the scheduler still has
-the bytes and makes the file again where it is needed). Each worker process keeps one warm printer, made by a
-worker plugin when the worker starts.
+them; the last documents of a build go one to a task, so that no worker is left with several at the end.)
+
+A worker needs the package (the same versions: checked before the first task and again in every task) but never
+the project folder: the files a document refers to (stylesheets, logos, images, colour profiles) travel with the
+build, each distinct file once, as a task of its own keyed by its SHA-256 (a worker that is lost takes nothing
+with it: the scheduler still has the bytes and makes the file again where it is needed). Each worker process
+keeps one warm printer, made by a worker plugin when the worker starts.
 
 Faults: a worker that dies has its documents printed elsewhere by Dask; a document that keeps killing its
 workers fails alone (a task of several that keeps killing them is sent again one document to a task), as does
-one that fails to print. A lost scheduler, or a worker with other versions, stops
-the build with one line (ClusterError): what was published stays, and the next run builds the rest.
+one that fails to print. A lost scheduler, or a worker with other versions, stops the build with one line
+(ClusterError): what was published stays, and the next run builds the rest.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ import uuid
 import warnings
 from concurrent.futures import CancelledError
 from contextlib import contextmanager, suppress
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, Iterator, Sized
 
 import dask.config
@@ -56,7 +57,7 @@ PLUGIN = "handouts-printer"
 # their HTML, and when a worker dies Dask counts a death against every task it held.
 IN_FLIGHT_PER_WORKER = 2
 # Documents a task prints, at most: Dask's own work for a task (its messages, on the worker, the scheduler and
-# the building process) is shared by them. Fewer near the end of a build (Run._size).
+# the building process) is shared by them. Fewer near the end of a build (_Run._size).
 BATCH = 4
 CLOSE_S = 10                   # to close the connection and, for local:N, the cluster
 WORKER_COUNT_EVERY_S = 2.0     # how often the number of workers is asked again (workers may join or leave)
