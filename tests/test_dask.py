@@ -194,8 +194,9 @@ def test_a_local_cluster_gives_the_local_pools_bytes(pool_build: Path, tmp_path:
 
 
 def test_documents_go_a_few_to_a_task_the_last_ones_alone(shared: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Six documents whose number is not known ahead go as a task of four and one of two; known ahead, and this
-    near the end of a build on two workers, one to a task. The same bytes either way as printed here."""
+    """With tasks of at most four documents, six documents whose number is not known ahead go as a task of four and
+    one of two; known ahead, and this near the end of a build on two workers, one to a task. The same bytes either
+    way as printed here."""
     library, the_plan, _ = builder.prepare(ROOT, Selection("cedar-hollow-us", None, "acne-scars", "leaflet"), TODAY,
                                            strict=False)
     rendered = list(render_tasks(library, [(job, job.key) for job in the_plan.jobs], Patient()))
@@ -208,6 +209,7 @@ def test_documents_go_a_few_to_a_task_the_last_ones_alone(shared: Cluster, monke
         return submit(run, batch)
 
     monkeypatch.setattr(dask_executor._Run, "_submit", counted)
+    monkeypatch.setattr(dask_executor, "BATCH", 4)
     executor = DaskExecutor(shared.address)
     try:
         unknown = list(executor.print_rendered(library, iter(rendered)))
