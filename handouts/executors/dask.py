@@ -405,8 +405,12 @@ class _Run:
         """A finished future as its documents' results; `value` is what as_completed gathered: the list of
         Printed (or Failed), the CancelledError of a cancelled future, or the (type, exception, traceback) of a
         failed one. A task of several documents whose workers all died is sent again, a document to a task: the
-        one that kills them then fails alone."""
-        if future.status == "finished" and isinstance(value, list) and len(value) == len(batch):
+        one that kills them then fails alone.
+
+        A list is the task's answer whatever the future's status says now: the worker that holds the result may
+        have died since it was gathered, and Dask then marks the future lost (and prints the task again, for
+        nothing: the future is let go here)."""
+        if isinstance(value, list) and len(value) == len(batch):
             for (job, _), printed in zip(batch, value):
                 yield (as_result(job, printed) if isinstance(printed, Printed) else
                        _failed(job, f"printing failed on a Dask worker: {printed.kind}: {shorten(printed.message)}"))
