@@ -28,6 +28,7 @@ import pytest
 
 from conftest import ROOT, TODAY, copy_project
 from handouts import builder
+from handouts.content import Library
 from handouts.executors import ClusterError
 from handouts.executors import dask as dask_executor
 from handouts.executors.dask import DaskExecutor
@@ -35,7 +36,8 @@ from handouts.executors.local import LocalPool
 from handouts.executors.versions import software
 from handouts.filesource import ProjectFiles, Shipment
 from handouts.models import Patient
-from handouts.plan import Selection
+from handouts.plan import Job, Selection
+from handouts.problems import BuildError
 from handouts.publish import Manifest
 from handouts.worker import Task, Worker, _families, as_result, render_tasks
 
@@ -95,6 +97,21 @@ def wait_for_first_publish(process: subprocess.Popen, output: Path) -> None:
         assert process.poll() is None, output.with_suffix(".err").read_text()
         assert time.monotonic() < deadline, "nothing was published within three minutes"
         time.sleep(0.02)
+
+
+def rendered_leaflets(project: Path = ROOT, language: str | None = None, variant: str | None = None
+                      ) -> tuple[Library, list[tuple[Job, Task | BuildError]]]:
+    """The sample US clinic's acne-scars leaflets (every language and variant unless named), planned and rendered
+    in this process as a build does."""
+    library, the_plan, _ = builder.prepare(project, Selection("cedar-hollow-us", language, "acne-scars", "leaflet",
+                                                              variant), TODAY, strict=False)
+    return library, list(render_tasks(library, [(job, job.key) for job in the_plan.jobs], Patient()))
+
+
+def printed_here(library: Library, rendered: list[tuple[Job, Task]]) -> dict[str, bytes]:
+    """Path -> the PDF each rendered document gives when printed in this process."""
+    here = Worker(library.root, _families(library))
+    return {job.output: here.run(task).pdf for job, task in rendered}
 
 
 # --- clusters made of real processes ----------------------------------------------------------------------------
@@ -197,9 +214,7 @@ def test_documents_go_a_few_to_a_task_the_last_ones_alone(shared: Cluster, monke
     """With tasks of at most four documents, six documents whose number is not known ahead go as a task of four and
     one of two; known ahead, and this near the end of a build on two workers, one to a task. The same bytes either
     way as printed here."""
-    library, the_plan, _ = builder.prepare(ROOT, Selection("cedar-hollow-us", None, "acne-scars", "leaflet"), TODAY,
-                                           strict=False)
-    rendered = list(render_tasks(library, [(job, job.key) for job in the_plan.jobs], Patient()))
+    library, rendered = rendered_leaflets()
     assert len(rendered) == DOCUMENTS
     sizes: list[int] = []
     submit = dask_executor._Run._submit
@@ -219,8 +234,7 @@ def test_documents_go_a_few_to_a_task_the_last_ones_alone(shared: Cluster, monke
         assert sizes == [1] * DOCUMENTS
     finally:
         executor.close()
-    here = Worker(ROOT, _families(library))
-    expected = {job.output: here.run(task).pdf for job, task in rendered}
+    expected = printed_here(library, rendered)
     for results in (unknown, known):
         assert {r.job.output: r.pdf for r in results} == expected
 
@@ -250,9 +264,7 @@ def test_a_worker_killed_after_its_result_came_loses_no_document(shared: Cluster
     before the result is looked at. Dask marks the future lost (and prints the task again), yet the result in hand
     is good: each document is published, none reported failed. Made certain here: the worker holding the first
     result is killed, and the result is looked at only once Dask has marked its future lost."""
-    library, the_plan, _ = builder.prepare(ROOT, Selection("cedar-hollow-us", None, "acne-scars", "leaflet"), TODAY,
-                                           strict=False)
-    rendered = list(render_tasks(library, [(job, job.key) for job in the_plan.jobs], Patient()))
+    library, rendered = rendered_leaflets()
     original = dask_executor._Run._results
     seen: list[str] = []
 
@@ -275,8 +287,7 @@ def test_a_worker_killed_after_its_result_came_loses_no_document(shared: Cluster
         executor.close()
     assert seen and seen[0] in ("lost", "pending"), seen
     assert [r.problems for r in results if r.problems] == []
-    here = Worker(ROOT, _families(library))
-    assert {r.job.output: r.pdf for r in results} == {job.output: here.run(task).pdf for job, task in rendered}
+    assert {r.job.output: r.pdf for r in results} == printed_here(library, rendered)
 
 
 def test_a_lost_scheduler_keeps_every_last_good_pdf(package: Path, pool_build: Path, tmp_path: Path) -> None:
@@ -345,9 +356,8 @@ def test_a_task_of_documents_whose_workers_die_is_sent_again_a_document_to_a_tas
     """Four documents in one task, the last of them ending every worker process that prints it: after Dask's
     allowed failures (here 1) the four are sent again one to a task; the three others are printed (the same bytes
     as printed here) and the fatal one fails alone, in one line."""
-    library, the_plan, _ = builder.prepare(ROOT, Selection("cedar-hollow-us", None, "acne-scars", "leaflet"), TODAY,
-                                           strict=False)
-    rendered = list(render_tasks(library, [(job, job.key) for job in the_plan.jobs], Patient()))[:4]
+    library, rendered = rendered_leaflets()
+    rendered = rendered[:4]
     fatal = rendered[-1][0].output
     preload = str(Path(__file__).with_name("dask_fatal_document.py"))
     with cluster(tmp_path / "cluster", package, workers=1, preload=[preload], HANDOUTS_TEST_FATAL=fatal,
@@ -362,9 +372,7 @@ def test_a_task_of_documents_whose_workers_die_is_sent_again_a_document_to_a_tas
     assert re.fullmatch(r"each of the 2 Dask workers that printed it died while printing it \(the last at "
                         r"tcp://127\.0\.0\.1:\d+\): not printed", problem.message), problem
     assert (problem.path, problem.line, problem.rule) == (fatal, 1, "cluster")
-    here = Worker(ROOT, _families(library))
-    assert {path: r.pdf for path, r in results.items()} == {
-        job.output: here.run(task).pdf for job, task in rendered if job.output != fatal}
+    assert {path: r.pdf for path, r in results.items()} == printed_here(library, rendered[:-1])
     # Two deaths with the four in one task, two with the fatal one alone.
     assert (tmp_path / "cluster" / "worker0.log").read_text().count("exited with status 70") == 4
 
@@ -420,9 +428,7 @@ def test_a_worker_with_more_than_one_thread_is_refused(package: Path, tmp_path: 
 def test_each_task_checks_its_workers_software(shared: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker that joins after the check at the start is checked by every task it is given: here the check at
     the start is skipped (as for a worker that was not there yet) and this process expects another pikepdf."""
-    library, the_plan, _ = builder.prepare(ROOT, Selection("cedar-hollow-us", "en", "acne-scars", "leaflet",
-                                                           "screen"), TODAY, strict=False)
-    rendered = list(render_tasks(library, [(job, job.key) for job in the_plan.jobs], Patient()))
+    library, rendered = rendered_leaflets(language="en", variant="screen")
     here = software()
     monkeypatch.setattr(dask_executor, "software", lambda: {**here, "pikepdf": "1.0"})
     monkeypatch.setattr(DaskExecutor, "_check_workers", lambda self, client, expected: None)
@@ -476,9 +482,7 @@ def test_a_worker_never_reads_the_project_folder(shared: Cluster, tmp_path: Path
     from PIL import Image
     Image.new("CMYK", (240, 60), (90, 30, 0, 20)).save(image, quality=90)
     _insert(project / BLOCK, "![The treated area](diagram.jpg)")
-    library, the_plan, _ = builder.prepare(project, Selection("cedar-hollow-us", None, "acne-scars", "leaflet"),
-                                           TODAY, strict=False)
-    rendered = list(render_tasks(library, [(job, job.key) for job in the_plan.jobs], Patient()))
+    library, rendered = rendered_leaflets(project)
     assert len(rendered) == DOCUMENTS and all(isinstance(task, Task) for _, task in rendered)
     shipment = Shipment(ProjectFiles(project, _families(library)))
     tables = [shipment.table(task.job) for _, task in rendered]      # every file the printer will ask for, read now
